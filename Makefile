@@ -10,6 +10,8 @@ CONFIG ?= cortex.yaml
 API    ?=
 PORT   ?=
 HOST   ?= 127.0.0.1
+THREADS ?=
+WORKERS ?=
 
 .PHONY: test serve check bench lint model clean
 
@@ -24,10 +26,12 @@ test: $(READY) lint check
 
 lint: $(READY)
 	$(PY) -m ruff check .
-	$(PY) -m vermin --quiet --no-tips --violations -t=3.6- predictor.py
+	$(VENV)/bin/vermin --quiet --no-tips --violations -t=3.6- predictor.py
 
 serve: $(READY)
-	$(PY) scripts/serve.py --config "$(CONFIG)" $(if $(API),--api "$(API)") $(if $(PORT),--port "$(PORT)") --host "$(HOST)"
+	$(PY) scripts/serve.py --config "$(CONFIG)" --host "$(HOST)" $(if $(API),--api "$(API)") \
+	  $(if $(PORT),--port "$(PORT)") $(if $(THREADS),--threads "$(THREADS)") \
+	  $(if $(WORKERS),--workers "$(WORKERS)")
 
 # Check configs with Cortex 0.17's rules plus the template's own, before `cortex deploy`.
 # `make check` checks every cortex*.yaml; `make check CONFIG="a.yaml b.yaml"` the files named.

@@ -35,9 +35,10 @@ def test_sample_predicts_setosa_with_a_probability_per_class(iris, sample):
 def test_held_out_accuracy_is_at_least_0_9(iris, root):
     x, y = export_model.load_iris(root / "data" / "iris.csv")
     _, held_out = export_model.split(y)
-    predicted = [iris.predict(dict(zip(shipped.FEATURES, map(float, row))))["label"]
+    predicted = [iris.predict(dict(zip(shipped.FEATURES, map(float, row), strict=True)))["label"]
                  for row in x[held_out]]
-    accuracy = np.mean([p == export_model.CLASSES[t] for p, t in zip(predicted, y[held_out])])
+    truth = [export_model.CLASSES[label] for label in y[held_out]]
+    accuracy = np.mean(np.array(predicted) == np.array(truth))
     assert len(held_out) == 30 and accuracy >= 0.9
 
 

@@ -36,7 +36,7 @@ def payloads(n, seed=0):
     rng = np.random.RandomState(seed)
     low, high = np.array([4.3, 2.0, 1.0, 0.1]), np.array([7.9, 4.4, 6.9, 2.5])
     rows = rng.uniform(low, high, size=(n, 4)).round(2)
-    return [dict(zip(shipped.FEATURES, map(float, row))) for row in rows]
+    return [dict(zip(shipped.FEATURES, map(float, row), strict=True)) for row in rows]
 
 
 def call_on_distinct_threads(predictor, payload_list):

@@ -32,7 +32,7 @@ class AddsOpsPerCall(PythonPredictor):
     def answer(self, probabilities):
         best = int(probabilities.argmax())
         return {"label": self.labels[best],
-                "probabilities": dict(zip(self.labels, map(float, probabilities)))}
+                "probabilities": dict(zip(self.labels, map(float, probabilities), strict=True))}
 
 
 class UsesDefaultSession(AddsOpsPerCall):

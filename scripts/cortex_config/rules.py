@@ -139,7 +139,7 @@ def check_across(apis: list[dict[str, Any]], scopes: list[ApiScope]) -> None:
     """Names, endpoints and explicit local ports are unique within one file."""
     for key in ("name", "endpoint", "local_port"):
         first: dict[Any, ApiScope] = {}
-        for api, scope in zip(apis, scopes):
+        for api, scope in zip(apis, scopes, strict=True):
             value = api.get(key)
             if scope.is_bad((key,)) or value is None or isinstance(value, (dict, list)):
                 continue
