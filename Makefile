@@ -28,10 +28,13 @@ lint: $(READY)
 	$(PY) -m ruff check .
 	$(VENV)/bin/vermin --quiet --no-tips --violations -t=3.6- predictor.py
 
+SERVE_ARGS = --config "$(CONFIG)" --host "$(HOST)" $(if $(API),--api "$(API)") \
+	$(if $(PORT),--port "$(PORT)") $(if $(THREADS),--threads "$(THREADS)") \
+	$(if $(WORKERS),--workers "$(WORKERS)")
+
+# Serve one API of CONFIG as a cluster replica runs it (README: Running locally).
 serve: $(READY)
-	$(PY) scripts/serve.py --config "$(CONFIG)" --host "$(HOST)" $(if $(API),--api "$(API)") \
-	  $(if $(PORT),--port "$(PORT)") $(if $(THREADS),--threads "$(THREADS)") \
-	  $(if $(WORKERS),--workers "$(WORKERS)")
+	$(PY) scripts/serve.py $(strip $(SERVE_ARGS))
 
 # Check configs with Cortex 0.17's rules plus the template's own, before `cortex deploy`.
 # `make check` checks every cortex*.yaml; `make check CONFIG="a.yaml b.yaml"` the files named.

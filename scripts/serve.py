@@ -75,6 +75,9 @@ def parse_args(argv: list[str] | None = None) -> ServeOptions:
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
+    # TensorFlow's C++ INFO lines (oneDNN, CPU features) drown the server's own start-up
+    # lines; its warnings and errors still show. Set the variable to 0 to see everything.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     try:
         return serve(options)
     except KeyboardInterrupt:  # Ctrl-C before the workers started: nothing to clean up
