@@ -5,17 +5,17 @@ Cortex leaves out the config file itself, hidden files and folders, __pycache__,
 A path in the config must name something in that upload, or the API fails on the
 cluster even though it works on this machine.
 
-.cortexignore is read with a gitignore subset: comments, blank lines, `!` negation,
-a trailing `/` for folders only, and a `/` inside a pattern to anchor it at the
-project root; `*`, `?` and `[...]` match as in fnmatch.
+.cortexignore is gitignore syntax (Cortex reads it with go-gitignore); pathspec's
+GitIgnoreSpec matches it here.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
+
+from pathspec import GitIgnoreSpec
 
 ROOT = PurePosixPath(".")
 
@@ -24,7 +24,7 @@ class Project:
     def __init__(self, root: Path, config_file: Path) -> None:
         self.root = root
         self.config_name = config_file.name
-        self.patterns = _read_cortexignore(root / ".cortexignore")
+        self.ignore = _read_cortexignore(root / ".cortexignore")
 
     def locate(self, value: str) -> tuple[PurePosixPath | None, str | None]:
         """The project-relative path of `value`, or why it cannot be in the project."""
@@ -65,30 +65,13 @@ class Project:
         return next(self.uploaded_files(folder), None) is not None
 
     def _ignored(self, relative: PurePosixPath, is_dir: bool) -> bool:
-        ignored = False
-        for negate, dir_only, anchored, pattern in self.patterns:
-            if dir_only and not is_dir:
-                continue
-            target = str(relative) if anchored else relative.name
-            if fnmatch.fnmatchcase(target, pattern):
-                ignored = not negate
-        return ignored
+        # A trailing "/" lets folder-only patterns ("model/") match folders alone.
+        return self.ignore.match_file(str(relative) + ("/" if is_dir else ""))
 
 
-def _read_cortexignore(path: Path) -> list[tuple[bool, bool, bool, str]]:
+def _read_cortexignore(path: Path) -> GitIgnoreSpec:
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return []
-    patterns = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        negate = line.startswith("!")
-        line = line.removeprefix("!")
-        dir_only = line.endswith("/")
-        line = line.rstrip("/")
-        anchored = "/" in line
-        patterns.append((negate, dir_only, anchored, line.lstrip("/")))
-    return patterns
+        text = ""
+    return GitIgnoreSpec.from_lines(text.splitlines())
