@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import threading
-import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +85,7 @@ class Server:
         self.lines: list[str] = []
         self.url: str | None = None
         self._ready = threading.Event()
+        self._new_line = threading.Condition()
         self.proc: subprocess.Popen[str] | None = None
 
     def start(self) -> Server:
@@ -98,7 +99,9 @@ class Server:
     def _read(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
         for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
+            with self._new_line:
+                self.lines.append(line.rstrip("\n"))
+                self._new_line.notify_all()
             match = READY.match(self.lines[-1])
             if match:
                 self.url = match["url"]
@@ -117,13 +120,14 @@ class Server:
 
     def wait_for_line(self, pattern: str, timeout: float = 10) -> str:
         """The first output line matching `pattern`, waiting for it to appear."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in list(self.lines):
-                if re.search(pattern, line):
-                    return line
-            time.sleep(0.02)
-        raise AssertionError(f"no line matches {pattern!r} in:\n{self.output}")
+        def first_match() -> str | None:
+            return next((line for line in self.lines if re.search(pattern, line)), None)
+
+        with self._new_line:
+            line = self._new_line.wait_for(first_match, timeout)
+        if line is None:
+            raise AssertionError(f"no line matches {pattern!r} in:\n{self.output}")
+        return line
 
     def signal(self, sig: int, group: bool = False) -> None:
         assert self.proc is not None
@@ -165,6 +169,31 @@ def stop_all(servers: list[Server]) -> None:
             server.signal(signal.SIGTERM)
     for server in servers:
         server.stop()
+
+
+@contextlib.contextmanager
+def running(servers: dict[str, Server], timeout: float = 90) -> Iterator[dict[str, Server]]:
+    """Start the servers side by side, wait until each is ready, stop them all after."""
+    for server in servers.values():
+        server.start()
+    try:
+        for server in servers.values():
+            server.wait_ready(timeout)
+        yield servers
+    finally:
+        stop_all(list(servers.values()))
+
+
+@contextlib.contextmanager
+def stub_iris_apis(folder: Path) -> Iterator[dict[str, str]]:
+    """Two stub iris APIs for the curl scripts: for sample.json, the API "setosa" answers
+    setosa (as a good deploy does), "versicolor" answers versicolor; name -> URL."""
+    config = write_project(folder, [api("setosa", "stub_iris.py"),
+                                    api("versicolor", "stub_iris.py",
+                                        config={"label": "versicolor"})])
+    apis = {name: Server(config, "--api", name) for name in ("setosa", "versicolor")}
+    with running(apis) as servers:
+        yield {name: server.url for name, server in servers.items()}
 
 
 @dataclass

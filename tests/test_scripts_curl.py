@@ -12,22 +12,22 @@ import os
 import socket
 
 import pytest
-from serve_helpers import FAKE_CORTEX_DIR, ROOT, Server, api, run_script, stop_all, write_project
+from serve_helpers import (
+    FAKE_CORTEX_DIR,
+    ROOT,
+    Server,
+    api,
+    run_script,
+    stub_iris_apis,
+    write_project,
+)
 
 
 @pytest.fixture(scope="module")
 def urls(tmp_path_factory):
     """An API that answers setosa for sample.json, and one that answers versicolor."""
-    folder = tmp_path_factory.mktemp("curl")
-    config = write_project(folder, [api("setosa", "stub_iris.py"),
-                                    api("versicolor", "stub_iris.py",
-                                        config={"label": "versicolor"})])
-    servers = [Server(config, "--api", "setosa").start(),
-               Server(config, "--api", "versicolor").start()]
-    try:
-        yield [server.wait_ready() for server in servers]
-    finally:
-        stop_all(servers)
+    with stub_iris_apis(tmp_path_factory.mktemp("curl")) as apis:
+        yield [apis["setosa"], apis["versicolor"]]
 
 
 @pytest.fixture(scope="module")

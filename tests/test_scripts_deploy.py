@@ -9,21 +9,13 @@ from __future__ import annotations
 import os
 
 import pytest
-from serve_helpers import FAKE_CORTEX_DIR, Server, api, run_script, stop_all, write_project
+from serve_helpers import FAKE_CORTEX_DIR, run_script, stub_iris_apis
 
 
 @pytest.fixture(scope="module")
 def urls(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("deploy-servers")
-    config = write_project(folder, [api("setosa", "stub_iris.py"),
-                                    api("versicolor", "stub_iris.py",
-                                        config={"label": "versicolor"})])
-    servers = [Server(config, "--api", "setosa").start(),
-               Server(config, "--api", "versicolor").start()]
-    try:
-        yield {"good": servers[0].wait_ready(), "wrong_label": servers[1].wait_ready()}
-    finally:
-        stop_all(servers)
+    with stub_iris_apis(tmp_path_factory.mktemp("deploy-servers")) as apis:
+        yield {"good": apis["setosa"], "wrong_label": apis["versicolor"]}
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import json
 
 import pytest
 import yaml
-from serve_helpers import ROOT, Server, run_script, stop_all
+from serve_helpers import ROOT, Server, run_script, running
 
 CONFIGS = ("cortex.yaml", "cortex-gpu.yaml")
 
@@ -33,14 +33,10 @@ APIS = shipped_apis()
 @pytest.fixture(scope="module")
 def servers():
     """(config, api) -> a ready server, all started side by side."""
-    started = {(config, name): Server(ROOT / config, "--api", name).start()
-               for config, name, entry in APIS if entry}
-    try:
-        for server in started.values():
-            server.wait_ready(180)
+    apis = {(config, name): Server(ROOT / config, "--api", name) for config, name, entry in APIS
+            if entry}
+    with running(apis, timeout=180) as started:
         yield started
-    finally:
-        stop_all(list(started.values()))
 
 
 @pytest.mark.parametrize(("config", "name", "entry"), APIS, ids=[f"{c}:{n}" for c, n, _ in APIS])

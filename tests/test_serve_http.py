@@ -18,7 +18,7 @@ from serve_helpers import (
     concurrently,
     http,
     post_json,
-    stop_all,
+    running,
     write_project,
 )
 
@@ -38,18 +38,13 @@ def servers(tmp_path_factory):
         api("returns", "returns.py"),
     ]
     config = write_project(folder, apis, files={"localmod.py": "VALUE = 'local'\n"})
-    started = {
-        "echo": Server(config, "--api", "echo").start(),
-        "query-only": Server(config, "--api", "query-only").start(),
-        "no-args": Server(config, "--api", "no-args").start(),
-        "returns": Server(config, "--api", "returns", "--no-access-log").start(),
-    }
-    try:
-        for server in started.values():
-            server.wait_ready()
+    with running({
+        "echo": Server(config, "--api", "echo"),
+        "query-only": Server(config, "--api", "query-only"),
+        "no-args": Server(config, "--api", "no-args"),
+        "returns": Server(config, "--api", "returns", "--no-access-log"),
+    }) as started:
         yield started
-    finally:
-        stop_all(list(started.values()))
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from serve_helpers import Server, api, concurrently, post_json, stop_all, write_project
+from serve_helpers import Server, api, concurrently, post_json, running, write_project
 
 FEED_ERROR = (r'Cannot interpret feed_dict key as Tensor: Tensor Tensor\("Placeholder[^"]*", .*\) '
               r"is not an element of this graph")
@@ -29,13 +29,9 @@ def servers(tmp_path_factory):
         api("graph-as-default-4", "tf_graph_as_default.py", threads=4),
     ]
     config = write_project(folder, apis)
-    started = {entry["name"]: Server(config, "--api", entry["name"]).start() for entry in apis}
-    try:
-        for server in started.values():
-            server.wait_ready()
+    servers = {entry["name"]: Server(config, "--api", entry["name"]) for entry in apis}
+    with running(servers) as started:
         yield started
-    finally:
-        stop_all(list(started.values()))
 
 
 def payload(sync: int = 1) -> dict:
