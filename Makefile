@@ -13,7 +13,7 @@ HOST   ?= 127.0.0.1
 THREADS ?=
 WORKERS ?=
 
-.PHONY: test serve check bench lint model clean
+.PHONY: test serve check bench lint model clean wrk
 
 $(READY): requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,23 @@ $(READY): requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	rm -f $(VENV)/.ready-* && touch $@
 
-test: $(READY) lint check
-	$(PY) -m pytest
+# PYTEST_ARGS selects tests, e.g. make test PYTEST_ARGS="-k once_per_thread"; a selection
+# that matches nothing (pytest's exit 5) says so and is not a failure.
+test: $(READY) wrk lint check
+	@$(PY) -m pytest $(PYTEST_ARGS) || { rc=$$?; \
+	  if [ $$rc = 5 ] && [ -n "$(strip $(PYTEST_ARGS))" ]; then echo "no test matches: $(PYTEST_ARGS)"; \
+	  else exit $$rc; fi; }
+
+# The load generator of the benchmarks (and of their test): Debian's wrk.
+wrk:
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing wrk (apt-get install wrk)"; \
+	    apt-get update -qq && apt-get install -y -qq wrk >/dev/null; \
+	  else \
+	    echo "wrk is missing: run 'sudo apt-get install wrk' (Debian/Ubuntu) or 'brew install wrk'"; \
+	    exit 1; \
+	  fi; }
 
 lint: $(READY)
 	$(PY) -m ruff check .
