@@ -56,6 +56,11 @@ serve: $(READY)
 check: $(READY)
 	$(PY) scripts/check_config.py $(if $(filter command line environment,$(origin CONFIG)),$(CONFIG))
 
+# Measure strategies, model, HTTP floors and the served API: writes
+# bench/results/{report.md,summary.json,*.png}; QUICK=1: fewer repeats, under 2 minutes.
+bench: $(READY) wrk
+	$(PY) scripts/bench/run.py --out bench/results $(if $(QUICK),--quick)
+
 # Re-create model/ from data/iris.csv (deterministic).
 model: $(READY)
 	$(PY) scripts/export_model.py --data data/iris.csv --out model
