@@ -11,8 +11,9 @@ import sys
 import time
 
 import pytest
-from bench.paths import ROOT
 from test_bench_report import PNG_MAGIC, SECTIONS, assert_filled, assert_numbers, sections
+
+from bench.paths import ROOT
 
 QUICK_LIMIT_S = 120  # the issue: under 2 minutes on this 2-core machine
 

@@ -9,6 +9,7 @@ import shutil
 
 import pytest
 import yaml
+
 from bench import load, rounds, run, servers
 from bench.rounds import Target
 from bench.settings import QUICK

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from bench.wrk_output import WrkOutputError, parse
 
 FIXTURES = Path(__file__).resolve().parent / "bench_fixtures"

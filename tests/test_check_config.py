@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
+
 from cortex_config import Problem, check_file
 from cortex_config.schema import API_SCHEMA
-from jsonschema import Draft202012Validator
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = ROOT / "scripts" / "check_config.py"

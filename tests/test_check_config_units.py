@@ -4,6 +4,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+
 from cortex_config.units import format_duration, parse_duration, parse_quantity, parse_surge
 
 

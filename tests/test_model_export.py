@@ -3,12 +3,12 @@
 import subprocess
 import sys
 
-import export_model
 import numpy as np
 import pytest
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
+import export_model
 import predictor as shipped
 
 # Every op of the committed graph must exist in TensorFlow 2.1 (the Cortex 0.17 image),

@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import export_model
 import numpy as np
 import pytest
 
+import export_model
 import predictor as shipped
 
 VALID = {"sepal_length": 5.2, "sepal_width": 3.6, "petal_length": 1.4, "petal_width": 0.3}

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from cortex_config import check_file
 from cortex_config.project import Project
 from cortex_local.predictor_loader import load_predictor_class

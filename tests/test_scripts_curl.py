@@ -12,6 +12,7 @@ import os
 import socket
 
 import pytest
+
 from serve_helpers import (
     FAKE_CORTEX_DIR,
     ROOT,

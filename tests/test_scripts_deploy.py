@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 import pytest
+
 from serve_helpers import FAKE_CORTEX_DIR, run_script, stub_iris_apis
 
 

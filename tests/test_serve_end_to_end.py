@@ -10,6 +10,7 @@ import json
 
 import pytest
 import yaml
+
 from serve_helpers import ROOT, Server, run_script, running
 
 CONFIGS = ("cortex.yaml", "cortex-gpu.yaml")

@@ -11,6 +11,7 @@ import time
 
 import pytest
 import requests
+
 from serve_helpers import (
     ACCESS_LINE,
     Server,

@@ -8,6 +8,7 @@ import threading
 import types
 
 import pytest
+
 from cortex_local.errors import PredictorError
 from cortex_local.predictor_loader import (
     build_predictor,

@@ -13,6 +13,7 @@ import threading
 import time
 
 import pytest
+
 from serve_helpers import (
     CHILD_ENV,
     ROOT,

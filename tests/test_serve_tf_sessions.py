@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from serve_helpers import Server, api, concurrently, post_json, running, write_project
 
 FEED_ERROR = (r'Cannot interpret feed_dict key as Tensor: Tensor Tensor\("Placeholder[^"]*", .*\) '

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+
 from cortex_local.config import worker_concurrency_limit
 from serve_helpers import (
     ROOT,

@@ -13,6 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+
+import predictor as shipped
 from user_code import (
     USER_CODE,
     AddsOpsPerCall,
@@ -23,8 +25,6 @@ from user_code import (
     with_page_instance_flag,
     without_strategy,
 )
-
-import predictor as shipped
 
 FEED_ERROR = r"Cannot interpret feed_dict key as Tensor: .* is not an element of this graph"
 NO_SESSION_ERROR = r"Cannot evaluate tensor using `eval\(\)`: No default session is registered"

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from cortex_config import check_file
-
 from cortex_local.errors import ConfigError
 
 DEFAULT_PORT = 8888
