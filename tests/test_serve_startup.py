@@ -228,13 +228,18 @@ def test_ctrl_c_while_predictors_load(tmp_path):
     assert "Traceback" not in server.output
 
 
+def worker_pids(server):
+    """The pid of each worker, from its "loading the predictor" log line."""
+    return [int(line.split("pid-")[1].split()[0])
+            for line in server.lines if "loading the predictor" in line]
+
+
 def test_a_worker_dying_stops_the_server(tmp_path):
     """No half-alive server: one of two workers killed, the other is stopped too."""
     config = write_project(tmp_path, [api("x", "echo.py", workers=2)],
                            files={"localmod.py": "VALUE = 1\n"})
     with Server(config) as server:
-        pids = [int(line.split("pid-")[1].split()[0])
-                for line in server.lines if "loading the predictor" in line]
+        pids = worker_pids(server)
         os.kill(pids[0], signal.SIGKILL)
         assert server.wait(20) == 1
     assert re.fullmatch(r"error: worker [01] exited unexpectedly \(exit code -9\); stopping",
@@ -246,8 +251,7 @@ def test_workers_do_not_outlive_a_killed_parent(tmp_path):
     config = write_project(tmp_path, [api("x", "echo.py", workers=2)],
                            files={"localmod.py": "VALUE = 1\n"})
     with Server(config) as server:
-        pids = [int(line.split("pid-")[1].split()[0])
-                for line in server.lines if "loading the predictor" in line]
+        pids = worker_pids(server)
         server.proc.kill()  # SIGKILL: the parent cannot stop anything itself
         server.wait(10)
         _wait_until(lambda: not any(pid_alive(pid) for pid in pids))
