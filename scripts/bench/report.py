@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import plots
+from bench.rounds import SPREAD_SHARE
 
 # The issue's summary.json keys: checked before writing, so a report never silently
 # lacks one.
@@ -190,18 +191,23 @@ def _served(s: dict[str, Any]) -> str:
         "## 4. Served: strategy x threads_per_worker x workers_per_replica",
         "",
         f"Every row: {first['requests']} requests per run, {len(first['runs'])} run(s) after a "
-        f"warm-up, concurrency {first['concurrency']}; medians of the runs, errors summed.",
+        f"warm-up, concurrency {first['concurrency']}; medians of the runs, errors summed. "
+        "With 2 workers, *load spread* is the median of the runs whose busiest worker did "
+        "at most 70% of the work, and *fraction* sets it against the composed ideal (of "
+        "both workers working); see *Busiest worker* below.",
         "",
         "| strategy | threads | workers | req/s | p50 ms | p90 ms | p99 ms | errors "
-        "| composed ideal | fraction | server cores | busiest worker | runs (req/s) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| load spread: req/s (runs) | composed ideal | fraction | server cores "
+        "| busiest worker | runs (req/s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in s["served"]:
         runs = ", ".join(f"{x:.0f}" for x in r["runs"])
         lines.append(
             f"| {r['strategy']} | {r['threads']} | {r['workers']} | {r['rps']:.0f} "
             f"| {r['p50_ms']:.1f} | {r['p90_ms']:.1f} | {r['p99_ms']:.1f} | {r['errors']} "
-            f"| {r['composed_ideal_rps']:.0f} | {_pct(r['composed_fraction'])} "
+            f"| {_spread_cell(r)} | {r['composed_ideal_rps']:.0f} "
+            f"| {_pct(r['composed_fraction'])} "
             f"| {_g(r, 'server_cores', 2)} | {_share(r)} | {runs} |")
     lines += ["", _tails_note(s), "", _workers_note(s), "",
               f"![throughput]({s['plots']['throughput']})", "",
@@ -232,17 +238,29 @@ def _share(row: dict) -> str:
     return "–" if not shares else _pct(statistics.median(shares))
 
 
+def _spread_cell(row: dict) -> str:
+    """'3300 (3 of 7)' for a row with several workers; '–' for one worker."""
+    shares = row.get("busiest_worker_share")
+    if not shares:
+        return "–"
+    spread = sum(1 for x in shares if x is not None and x <= SPREAD_SHARE)
+    rate = f"{row['rps_spread_runs']:.0f}" if row.get("rps_spread_runs") else "none"
+    return f"{rate} ({spread} of {len(shares)})"
+
+
 def _workers_note(s: dict[str, Any]) -> str:
     rows = [r for r in s["served"] + s["http_floor"] if r.get("busiest_worker_share")]
     if not rows:
         return ""
     shares = [x for r in rows for x in r["busiest_worker_share"] if x is not None]
     lopsided = sum(1 for x in shares if x >= 0.8)
-    spread = [r["rps_spread_runs"] / r["composed_ideal_rps"] for r in s["served"]
-              if r.get("rps_spread_runs")]
+    all_runs = [r["composed_fraction_all_runs"] for r in s["served"]
+                if r.get("rps_spread_runs")]
+    spread = [r["composed_fraction"] for r in s["served"] if r.get("rps_spread_runs")]
     spread_text = (
-        f" The served runs whose load was spread (busiest worker at most 70%) reached "
-        f"{_pct(min(spread))}-{_pct(max(spread))} of their composed ideal." if spread else
+        f" Over their runs with the load spread (busiest worker at most 70%), the 2-worker "
+        f"rows reach {_pct(min(spread))}-{_pct(max(spread))} of their composed ideal; over "
+        f"all runs, {_pct(min(all_runs))}-{_pct(max(all_runs))}." if spread else
         " No served run had its load spread (busiest worker at most 70%).")
     return (
         f"*Busiest worker*: with workers_per_replica > 1, the share of the workers' CPU "
@@ -251,11 +269,13 @@ def _workers_note(s: dict[str, Any]) -> str:
         "opens its keep-alive connections all at once, and the worker that wakes first "
         "accepts them all from the shared socket (asyncio accepts up to `backlog` "
         "connections per wake-up), so the split, and the rate, is decided when a run "
-        "starts: see the runs column." + spread_text + " So the 2-worker rows' medians, "
-        "and the strategies' differences there, follow how the runs happened to split, "
-        "not the strategy: compare strategies on the 1-worker rows. Clients with few "
-        "long-lived connections (a proxy in front of a replica) get the same: more "
-        "workers help only when connections are spread.")
+        "starts: see the runs column." + spread_text + " So the 2-worker rows' req/s "
+        "(all runs), and the strategies' differences there, follow how the runs happened "
+        "to split, not the strategy: compare strategies on the 1-worker rows. Cortex 0.17's "
+        "uvicorn shares one socket between workers in the same way, so clients holding a "
+        "few long-lived connections get the same: a second worker helps only when "
+        "connections are opened over time, as a proxy opens them when load grows, or "
+        "reopened.")
 
 
 def _composed(s: dict[str, Any]) -> str:
@@ -267,10 +287,11 @@ processes and threads as the row has (section 2) and the runtime's no-op floor a
 row's own threads and workers (section 3). It assumes the two costs simply add up on
 this machine's cores. With several workers the ideal is all of them working: the model in
 as many processes, and the no-op floor's rate over its runs whose load was spread over
-the workers (busiest worker at most 70%), when it had any. Best setting (highest req/s):
-{b['strategy']}, threads={b['threads']}, workers={b['workers']}, {b['rps']:.0f} req/s =
-**{_pct(s['composed_fraction_best'])}** of its composed ideal (the highest fraction of any
-row: {_pct(s['composed_fraction_max'])})."""
+the workers (busiest worker at most 70%), when it had any; the served row's rate is taken
+the same way, since a run whose connections all landed on one worker is a 1-worker run.
+Best setting (highest req/s so compared): {b['strategy']}, threads={b['threads']},
+workers={b['workers']}, {b['rps_compared']:.0f} req/s = **{_pct(s['composed_fraction_best'])}**
+of its composed ideal (the highest fraction of any row: {_pct(s['composed_fraction_max'])})."""
 
 
 def _seed_claims(s: dict[str, Any]) -> str:
