@@ -11,6 +11,7 @@ import threading
 import pytest
 
 from cortex_local.config import worker_concurrency_limit
+from cortex_local.worker import WorkerPlan, uvicorn_config
 from serve_helpers import (
     ROOT,
     Server,
@@ -160,3 +161,18 @@ def _wait_for(condition, timeout: float = 20) -> None:
             return
         event.wait(0.01)
     raise AssertionError("timed out")
+
+
+def test_workers_serve_on_uvloop_and_httptools_as_cortex_does():
+    """Cortex 0.17's uvicorn 0.11.5 installs uvloop and httptools and picks them ("auto");
+    the runtime leaves the same choice to uvicorn, with both pinned in requirements-dev."""
+    plan = WorkerPlan(spec=None, index=0, threads=1, limit_concurrency=2, backlog=10,
+                      access_log=False, parent_pid=0)
+    config = uvicorn_config(plan, app=lambda scope, receive, send: None)
+    config.load()
+    assert config.http_protocol_class.__name__ == "HttpToolsProtocol"
+    loop = config.get_loop_factory()()
+    try:
+        assert type(loop).__module__.split(".")[0] == "uvloop"
+    finally:
+        loop.close()

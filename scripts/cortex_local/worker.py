@@ -104,8 +104,20 @@ def _serve(
 ) -> None:
     """uvicorn on the shared socket until SIGTERM/SIGINT, with Cortex's per-worker limits."""
     pool = PredictPool(plan.threads)
-    config = uvicorn.Config(
-        build_app(predictor, pool, access_log=plan.access_log),
+    config = uvicorn_config(plan, build_app(predictor, pool, access_log=plan.access_log))
+    server = _NotifyingServer(config, on_started=on_started)
+    # uvicorn re-raises the signal that stopped it once it has shut down; a no-op handler
+    # lets the worker finish and exit 0 instead of dying of its own SIGTERM.
+    signal.signal(signal.SIGTERM, _ignore)
+    server.run(sockets=[sock])
+
+
+def uvicorn_config(plan: WorkerPlan, app: Any) -> uvicorn.Config:
+    """uvicorn as Cortex's start_uvicorn.py sets it up. Its event loop and HTTP parser are
+    left to uvicorn ("auto"), as Cortex leaves them: uvloop and httptools, which Cortex's
+    uvicorn 0.11.5 installs with itself and requirements-dev.txt pins here."""
+    return uvicorn.Config(
+        app,
         limit_concurrency=plan.limit_concurrency,  # CORTEX_MAX_WORKER_CONCURRENCY: then 503
         backlog=plan.backlog,  # CORTEX_SO_MAX_CONN
         lifespan="on",
@@ -113,11 +125,6 @@ def _serve(
         access_log=False,  # AccessLog writes the line, with the time taken
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
-    server = _NotifyingServer(config, on_started=on_started)
-    # uvicorn re-raises the signal that stopped it once it has shut down; a no-op handler
-    # lets the worker finish and exit 0 instead of dying of its own SIGTERM.
-    signal.signal(signal.SIGTERM, _ignore)
-    server.run(sockets=[sock])
 
 
 def build_on_main_thread(spec: ApiSpec) -> Any:
