@@ -153,9 +153,23 @@ def json_type(value):
 
 
 def session_config(config):
-    """On a GPU, `gpu_memory_fraction` caps this process's share, so that several
-    workers_per_replica can share one GPU (TensorFlow otherwise takes all of it)."""
+    """TensorFlow's session options, from optional keys of the API's config:
+
+    inter_op_parallelism_threads  the pool that runs a graph's ops; -1 runs them on the
+                                  predict thread that calls sess.run, which saves two
+                                  thread hand-offs per call (best for small models)
+    intra_op_parallelism_threads  threads within one op (a large matmul); 0 = one per core
+    gpu_memory_fraction           on a GPU, this process's share of its memory, so that
+                                  several workers_per_replica can share one GPU
+    """
     session_conf = tf.compat.v1.ConfigProto()
+    for key, lowest in (("inter_op_parallelism_threads", -1), ("intra_op_parallelism_threads", 0)):
+        value = config.get(key)
+        if value is None:
+            continue  # TensorFlow's default: 0, as many as there are cores
+        if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
+            raise ValueError("config %s must be an integer >= %d, got %r" % (key, lowest, value))
+        setattr(session_conf, key, value)
     fraction = config.get("gpu_memory_fraction")
     if fraction is not None:
         session_conf.gpu_options.per_process_gpu_memory_fraction = float(fraction)

@@ -381,6 +381,20 @@ BROKEN = [
          "predictor.config.gpu_memory_fraction", '"half" is a string (a number > 0 and <= 1: '
          "the share of GPU memory each worker process may take)",
          id="template-gpu_memory_fraction-string"),
+    case(api_config("      inter_op_parallelism_threads: -2  # <-"),
+         "predictor.config.inter_op_parallelism_threads", "-2 is too small (an integer >= -1: "
+         "-1 runs a graph's ops on the predict thread, 0 lets TensorFlow choose)",
+         id="template-inter_op-below-minus-1"),
+    case(api_config("      inter_op_parallelism_threads: '4'  # <-"),
+         "predictor.config.inter_op_parallelism_threads", '"4" is a string (an integer >= -1: '
+         "-1 runs a graph's ops on the predict thread, 0 lets TensorFlow choose)",
+         id="template-inter_op-string"),
+    case(api_config("      intra_op_parallelism_threads: -1  # <-"),
+         "predictor.config.intra_op_parallelism_threads", "-1 is too small (an integer >= 0: "
+         "threads within one op, 0 lets TensorFlow choose)", id="template-intra_op-negative"),
+    case(api_config("      intra_op_parallelism_threads: 1.5  # <-"),
+         "predictor.config.intra_op_parallelism_threads", "1.5 is a decimal number (an integer "
+         ">= 0: threads within one op, 0 lets TensorFlow choose)", id="template-intra_op-decimal"),
     case(api_config("      finalize_graph: 'no'  # <-"), "predictor.config.finalize_graph",
          '"no" is a string (true or false; default true)', id="template-finalize_graph-string"),
     case(api_config("      1: one  # <-"), "predictor.config.1",

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -104,6 +105,59 @@ def test_model_gets_its_own_graph_not_the_global_default(iris):
 
     assert iris.graph is not tf.compat.v1.get_default_graph()
     assert iris.sess.graph is iris.graph
+
+
+# --- session options: TensorFlow's thread pools ---------------------------------------------
+
+
+def threads_running_ops(config):
+    """The threads a graph's ops ran on, under session_config(config): a py_func op notes
+    the thread it runs on, over a few sess.run calls made from this thread."""
+    import tensorflow as tf
+
+    seen = set()
+
+    def note_thread():
+        seen.add(threading.get_ident())
+        return np.float32(0)
+
+    graph = tf.Graph()
+    with graph.as_default():
+        op = tf.compat.v1.py_func(note_thread, [], tf.float32)
+    with tf.compat.v1.Session(graph=graph, config=shipped.session_config(config)) as sess:
+        for _ in range(5):
+            sess.run(op)
+    return seen
+
+
+def test_inter_op_minus_one_runs_the_graph_on_the_calling_thread():
+    this_thread = threading.get_ident()
+    assert threads_running_ops({"inter_op_parallelism_threads": -1}) == {this_thread}
+    # TensorFlow's default hands the ops to its own pool: the hand-off -1 saves.
+    assert this_thread not in threads_running_ops({})
+
+
+def test_session_options_reach_the_session_and_answers_do_not_change(model_dir, sample, iris):
+    tuned = shipped.PythonPredictor({"model": model_dir, "session_strategy": "once_per_thread",
+                                     "inter_op_parallelism_threads": -1,
+                                     "intra_op_parallelism_threads": 1})
+    assert tuned.sess._config.inter_op_parallelism_threads == -1
+    assert tuned.sess._config.intra_op_parallelism_threads == 1
+    assert tuned.predict(sample) == iris.predict(sample)
+
+
+@pytest.mark.parametrize(("key", "value", "lowest"), [
+    ("inter_op_parallelism_threads", -2, -1),
+    ("inter_op_parallelism_threads", "4", -1),
+    ("inter_op_parallelism_threads", True, -1),
+    ("intra_op_parallelism_threads", -1, 0),
+    ("intra_op_parallelism_threads", 1.5, 0),
+])
+def test_bad_session_thread_counts_fail_naming_the_key(model_dir, key, value, lowest):
+    expected = f"config {key} must be an integer >= {lowest}, got {value!r}"
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        shipped.PythonPredictor({"model": model_dir, "session_strategy": "per_request",
+                                 key: value})
 
 
 # --- s3:// model locations, against a real S3-compatible server on loopback ---------------

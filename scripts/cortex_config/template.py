@@ -44,6 +44,16 @@ CONFIG_SCHEMA: dict[str, Any] = {
     "properties": {
         "model": {"type": "string", "minLength": 1,
                   "description": "a SavedModel folder in the project, or an s3:// URL"},
+        # predictor.py's session_config(): TensorFlow's ConfigProto fields of these names.
+        "inter_op_parallelism_threads": {
+            "type": "integer", "minimum": -1,
+            "description": "an integer >= -1: -1 runs a graph's ops on the predict thread, "
+                           "0 lets TensorFlow choose",
+        },
+        "intra_op_parallelism_threads": {
+            "type": "integer", "minimum": 0,
+            "description": "an integer >= 0: threads within one op, 0 lets TensorFlow choose",
+        },
         "gpu_memory_fraction": {
             "type": "number", "exclusiveMinimum": 0, "maximum": 1,
             "description": "a number > 0 and <= 1: the share of GPU memory each worker "
