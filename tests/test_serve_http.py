@@ -212,6 +212,15 @@ def test_cors_allows_any_origin(echo, origin):
     assert reply.headers["access-control-allow-credentials"] == "true"
 
 
+def test_a_request_without_origin_gets_no_cors_headers_as_on_cortex(echo):
+    """Starlette 0.13, Cortex 0.17's, leaves a request without Origin to the app; newer
+    Starlette would add Vary: Origin, which the runtime does not."""
+    reply = http("POST", echo, json={})
+    assert reply.status == 200
+    assert not [name for name in reply.headers if name.startswith("access-control-")]
+    assert "vary" not in reply.headers
+
+
 def test_cors_preflight(echo):
     reply = http("OPTIONS", echo, headers={
         "Origin": "https://app.example",

@@ -27,7 +27,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from cortex_local.executor import PredictPool
 from cortex_local.logs import AccessLog, log
@@ -72,6 +72,18 @@ def to_response(prediction: Any) -> Response:
     if isinstance(prediction, Response):
         return prediction
     return Response(content=json.dumps(prediction), media_type="application/json")
+
+
+class CortexCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS as Cortex 0.17's Starlette (0.13) applied it: a request without an
+    Origin header is not a CORS request and passes through untouched. Newer Starlette adds
+    ``Vary: Origin`` to every response, at a cost on every request."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not any(name == b"origin" for name, _ in scope["headers"]):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def internal_error() -> Response:
@@ -137,7 +149,7 @@ def build_app(predictor: Any, pool: PredictPool, access_log: bool = True) -> ASG
         routes=[Route(path, route.handle, methods=["GET", "POST"]) for path in ROUTES],
         middleware=[
             Middleware(
-                CORSMiddleware,
+                CortexCORSMiddleware,
                 allow_origins=["*"],
                 allow_credentials=True,
                 allow_methods=["*"],
