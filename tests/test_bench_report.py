@@ -114,3 +114,25 @@ def test_one_screen_summary_fits_a_screen():
     assert len(lines) <= 24 and max(map(len, lines)) <= 120
     assert sum(line.startswith(("[ok ]", "[MISS]")) for line in lines) == 3
     assert "bench/results/report.md" in lines[-1]
+
+
+def test_session_options_are_compared_in_sections_2_and_4(tmp_path):
+    summary = recorded()
+    summary["session_options"] = {
+        "options": {"inter_op_parallelism_threads": -1},
+        "shipped": {"calls_per_s": 4614.0, "cpu_us_per_call": 217.0,
+                    "after_1ms_pause_wall_us": 344.0, "after_1ms_pause_cpu_us": 348.0},
+        "tf_defaults": {"calls_per_s": 2225.0, "cpu_us_per_call": 408.0,
+                        "after_1ms_pause_wall_us": 376.0, "after_1ms_pause_cpu_us": 379.0}}
+    summary["session_options_served"] = [
+        {"threads": 1, "workers": 2, "shipped_rps": 2545.0, "tf_defaults_rps": 1880.0,
+         "tf_defaults_errors": 0, "ratio": 1.354, "ratio_runs": [1.3, 1.354, 1.41]}]
+    text = report.write(summary, tmp_path).read_text()
+    model = sections(text)["## 2. The model's limit (no HTTP)"]
+    assert "| cortex.yaml (`inter_op_parallelism_threads: -1`) | 4614 | 217 | 344 | 348 |" in model
+    assert "| TensorFlow's defaults | 2225 | 408 | 376 | 379 |" in model
+    served = sections(text)["## 4. Served: strategy x threads_per_worker x workers_per_replica"]
+    assert "| 1 | 2 | 2545 | 1880 | 0 | 1.35 | 1.30, 1.35, 1.41 |" in served
+    line = next(x for x in report.one_screen(summary, tmp_path / "report.md").splitlines()
+                if x.startswith("one sess.run"))
+    assert line.endswith("(TF's default pools: 2225 at 1t)")

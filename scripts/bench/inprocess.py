@@ -9,7 +9,9 @@ import sys
 from types import ModuleType
 from typing import Any
 
-from bench.paths import MODEL_DIR, ROOT, SAMPLE
+import yaml
+
+from bench.paths import MODEL_DIR, ROOT, SAMPLE, SHIPPED_CONFIG
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
 
@@ -25,10 +27,31 @@ def predictor_module() -> ModuleType:
     return predictor
 
 
-def build(strategy: str) -> Any:
-    """A ``PythonPredictor`` of the bundled model with ``strategy``; its own session."""
-    module = predictor_module()
-    return module.PythonPredictor({"model": str(MODEL_DIR), "session_strategy": strategy})
+# predictor.py's keys for TensorFlow's thread pools (session_config()).
+SESSION_KEYS = ("inter_op_parallelism_threads", "intra_op_parallelism_threads")
+
+
+def shipped_config(strategy: str, model: str = str(MODEL_DIR)) -> dict[str, Any]:
+    """predictor.config of cortex.yaml's first API (its session options: what users
+    deploy), with ``strategy`` and ``model`` in place of its own."""
+    apis = yaml.safe_load(SHIPPED_CONFIG.read_text())
+    config = dict(apis[0]["predictor"].get("config") or {})
+    return {**config, "model": model, "session_strategy": strategy}
+
+
+def session_options() -> dict[str, Any]:
+    """The session options cortex.yaml sets (SESSION_KEYS), e.g. {inter_op...: -1}."""
+    config = shipped_config("once_per_thread")
+    return {key: config[key] for key in SESSION_KEYS if key in config}
+
+
+def build(strategy: str, tf_defaults: bool = False) -> Any:
+    """A ``PythonPredictor`` of the bundled model with ``strategy``; its own session.
+    tf_defaults: without cortex.yaml's session options (TensorFlow's own thread pools)."""
+    config = shipped_config(strategy)
+    if tf_defaults:
+        config = {k: v for k, v in config.items() if k not in SESSION_KEYS}
+    return predictor_module().PythonPredictor(config)
 
 
 def sample_features() -> list[float]:

@@ -43,7 +43,29 @@ def measure(plan: Plan) -> dict[str, Any]:
                                   for t in plan.model_threads},
         "batch": [_batch(predictor, features, b, plan.batch_seconds) for b in plan.batch_sizes],
         "sess_run_paused": _paused(predictor, features, plan.paused_calls),
+        "session_options": _session_options(plan, predictor, features),
     }
+
+
+def _session_options(plan: Plan, shipped: Any, features: list[float]) -> dict[str, Any]:
+    """cortex.yaml's session options against TensorFlow's defaults, one thread: calls/s
+    in a loop (interleaved rounds, median) and the cost of a call after a pause."""
+    predictors = {"shipped": shipped, "tf_defaults": inprocess.build("once_per_thread",
+                                                                     tf_defaults=True)}
+    rounds: dict[str, list[dict]] = {name: [] for name in predictors}
+    seconds = plan.model_seconds / plan.model_rounds / 2
+    for _ in range(plan.model_rounds):
+        for name, predictor in predictors.items():
+            rounds[name].append(rate(predictor, features, 1, seconds))
+    found: dict[str, Any] = {"options": inprocess.session_options()}
+    for name, predictor in predictors.items():
+        found[name] = {
+            "calls_per_s": round(statistics.median(r["calls_per_s"] for r in rounds[name]), 1),
+            "cpu_us_per_call": round(statistics.median(r["cpu_us_per_call"]
+                                                       for r in rounds[name]), 1),
+            **_paused(predictor, features, plan.paused_calls),
+        }
+    return found
 
 
 def _paused(predictor: Any, features: list[float], calls: int) -> dict[str, float]:

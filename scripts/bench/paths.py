@@ -9,6 +9,7 @@ SCRIPTS = BENCH_DIR.parent
 ROOT = SCRIPTS.parent
 MODEL_DIR = ROOT / "model"
 PREDICTOR_FILE = ROOT / "predictor.py"
+SHIPPED_CONFIG = ROOT / "cortex.yaml"
 SAMPLE = ROOT / "sample.json"
 SERVE = SCRIPTS / "serve.py"
 NOOP_CONFIG = BENCH_DIR / "noop_project" / "cortex.yaml"

@@ -1,10 +1,11 @@
-"""bench/results: report.md, summary.json (and the plots, via bench.plots), and the
-one-screen summary printed at the end of a run."""
+"""A bench run's folder (make bench: bench/results): report.md, summary.json (and the
+plots, via bench.plots), and the one-screen summary printed at the end of a run."""
 
 from __future__ import annotations
 
 import json
 import math
+import shlex
 import statistics
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ REQUIRED_KEYS = ("overhead_ns", "sess_run_us", "model_rate", "http_floor_rps", "
                  "served", "composed_fraction_best", "machine", "gc", "sess_run_paused")
 SERVED_KEYS = ("strategy", "threads", "workers", "rps", "p50_ms", "p90_ms", "p99_ms", "errors")
 OVERHEAD_KEYS = ("none", "per_request", "once_per_thread", "instance_flag")
+DEFAULT_OUT = "bench/results"  # make bench's BENCH_OUT, unless given
 SEED_AS_DEFAULT_US = 0.4  # the seed page: graph.as_default() "about 0.4 microseconds"
 
 
@@ -55,11 +57,19 @@ def markdown(s: dict[str, Any]) -> str:
     return "\n\n".join(p.rstrip() for p in parts) + "\n"
 
 
+def _out_arg(s: dict[str, Any]) -> str:
+    """' BENCH_OUT=DIR' when the run wrote elsewhere than make bench's bench/results."""
+    args = shlex.split(s["command"])
+    out = args[args.index("--out") + 1] if "--out" in args[:-1] else DEFAULT_OUT
+    return "" if out == DEFAULT_OUT else f" BENCH_OUT={out}"
+
+
 def _header(s: dict[str, Any]) -> str:
     m = s["machine"]
+    make = "make bench" + (" QUICK=1" if s["plan"] == "quick" else "") + _out_arg(s)
     return f"""# make bench: {s['plan']} run
 
-Made with `{s['command']}` (what `make bench{' QUICK=1' if s['plan'] == 'quick' else ''}` runs)
+Made with `{s['command']}` (what `{make}` runs)
 on {s['started_at']}, in {s['duration_s']:.0f} s.
 
 | machine | |
@@ -153,11 +163,28 @@ def _model(s: dict[str, Any]) -> str:
         f"{paused['after_1ms_pause_wall_us']:.0f} µs ({paused['after_1ms_pause_cpu_us']:.0f} µs "
         "of CPU) when each call follows a 1 ms pause, as served calls follow other work.",
     ]
+    lines += _session_options(s.get("session_options"))
     lines += ["", "| batch size | µs per sess.run | examples/s (1 thread) |", "|---|---|---|"]
     lines += [f"| {b['batch']} | {b['us_per_call']:.0f} | {b['examples_per_s']:.0f} |"
               for b in s["batch"]]
     lines += ["", f"![batch]({s['plots']['batch']})"]
     return "\n".join(lines)
+
+
+def _session_options(found: dict[str, Any] | None) -> list[str]:
+    """Section 2's comparison of cortex.yaml's session options with TensorFlow's defaults."""
+    if not found:
+        return []
+    options = ", ".join(f"`{k}: {v}`" for k, v in found["options"].items()) or "none"
+    rows = {"shipped": f"cortex.yaml ({options})", "tf_defaults": "TensorFlow's defaults"}
+    lines = ["", "Session options, one thread (every figure above uses cortex.yaml's):", "",
+             "| session options | calls/s | CPU µs/call | after a 1 ms pause: µs | CPU µs |",
+             "|---|---|---|---|---|"]
+    for key, label in rows.items():
+        r = found[key]
+        lines.append(f"| {label} | {r['calls_per_s']:.0f} | {r['cpu_us_per_call']:.0f} | "
+                     f"{r['after_1ms_pause_wall_us']:.0f} | {r['after_1ms_pause_cpu_us']:.0f} |")
+    return lines
 
 
 def _floors(s: dict[str, Any]) -> str:
@@ -209,10 +236,29 @@ def _served(s: dict[str, Any]) -> str:
             f"| {_spread_cell(r)} | {r['composed_ideal_rps']:.0f} "
             f"| {_pct(r['composed_fraction'])} "
             f"| {_g(r, 'server_cores', 2)} | {_share(r)} | {runs} |")
+    lines += _session_options_served(s.get("session_options_served"))
     lines += ["", _tails_note(s), "", _workers_note(s), "",
               f"![throughput]({s['plots']['throughput']})", "",
               f"![p99]({s['plots']['p99']})"]
     return "\n".join(lines)
+
+
+def _session_options_served(found: list[dict[str, Any]] | None) -> list[str]:
+    """Section 4's comparison of cortex.yaml's session options with TensorFlow's defaults,
+    served in the same rounds (the full plan only)."""
+    if not found:
+        return []
+    lines = ["", "*Session options, served*: once_per_thread with cortex.yaml's session "
+             "options and with TensorFlow's default thread pools, in the same rounds; the "
+             "ratio is the median of the run-by-run ratios.", "",
+             "| threads | workers | cortex.yaml: req/s | TF defaults: req/s | errors "
+             "| ratio | runs (ratio) |", "|---|---|---|---|---|---|---|"]
+    for r in found:
+        runs = ", ".join(f"{x:.2f}" for x in r["ratio_runs"])
+        lines.append(f"| {r['threads']} | {r['workers']} | {r['shipped_rps']:.0f} "
+                     f"| {r['tf_defaults_rps']:.0f} | {r['tf_defaults_errors']} "
+                     f"| {r['ratio']:.2f} | {runs} |")
+    return lines
 
 
 def _tails_note(s: dict[str, Any]) -> str:
@@ -354,6 +400,14 @@ def _g(row: dict, key: str, digits: int = 0) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def _options_note(s: dict[str, Any]) -> str:
+    """' (TF's default pools: 2584 at 1t)' when the session options were compared."""
+    found = s.get("session_options")
+    if not found:
+        return ""
+    return f" (TF's default pools: {found['tf_defaults']['calls_per_s']:.0f} at 1t)"
+
+
 def one_screen(s: dict[str, Any], report: Path) -> str:
     """The summary printed at the end: the headline figures and the targets."""
     ns = s["overhead_ns"]
@@ -364,7 +418,7 @@ def one_screen(s: dict[str, Any], report: Path) -> str:
         f"overhead ns/call over bare: per_request {ns['per_request']:.0f}, once_per_thread "
         f"{ns['once_per_thread']:.0f}, instance_flag {ns['instance_flag']:.0f}, "
         f"graph.as_default {ns['graph_as_default']:.0f}",
-        f"one sess.run {s['sess_run_us']:.0f} µs; model calls/s: {model}",
+        f"one sess.run {s['sess_run_us']:.0f} µs; model calls/s: {model}{_options_note(s)}",
         f"floors: runtime no-op {s['http_floor_rps']:.0f} req/s, bare ASGI "
         f"{s['bare_asgi_rps']:.0f} req/s ({_pct(s['floor_ratio'])})",
         "served req/s (p99 ms)      " + "  ".join(
@@ -377,8 +431,10 @@ def one_screen(s: dict[str, Any], report: Path) -> str:
                              and r["workers"] == workers), key=lambda r: r["threads"])]
             lines.append(f"  {strategy:<15} w={workers}  " + "  ".join(cells))
     b = s["best"]
-    lines.append(f"best: {b['strategy']} t={b['threads']} w={b['workers']} {b['rps']:.0f} req/s "
-                 f"= {_pct(s['composed_fraction_best'])} of composed ideal")
+    all_runs = "" if b["rps_compared"] == b["rps"] else f" ({b['rps']:.0f} over all runs)"
+    lines.append(f"best: {b['strategy']} t={b['threads']} w={b['workers']} "
+                 f"{b['rps_compared']:.0f} req/s{all_runs} = "
+                 f"{_pct(s['composed_fraction_best'])} of composed ideal")
     lines += [f"[{'ok ' if t['holds'] else 'MISS'}] {t['name']}: {t['measured']}"
               for t in s["targets"]]
     lines.append(f"report: {report}")

@@ -39,6 +39,7 @@ from bench import (
     served,
 )
 from bench.paths import ROOT
+from bench.report import DEFAULT_OUT
 from bench.servers import served_project
 from bench.settings import FULL, QUICK, Plan
 
@@ -46,7 +47,7 @@ from bench.settings import FULL, QUICK, Plan
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats and rows")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results",
+    parser.add_argument("--out", type=Path, default=ROOT / DEFAULT_OUT,
                         help="folder for report.md, summary.json and the plots")
     return parser.parse_args(argv)
 
@@ -90,6 +91,9 @@ def collect(plan: Plan, say: Callable[[str], None]) -> dict[str, Any]:
     measured = measure_http(plan, configs, say)
     summary.update(floors.summarize(measured, configs))
     summary["served"] = served.rows(measured, configs, plan.strategies)
+    if plan.session_defaults_at:
+        summary["session_options_served"] = served.session_options_rows(
+            measured, plan.session_defaults_at)
     return summary
 
 
@@ -106,6 +110,8 @@ def measure_http(plan: Plan, configs: list[tuple[int, int]],
             targets.append(floors.noop_target(threads, workers))
             targets += [served.served_target(config, strategy, threads, workers)
                         for strategy in plan.strategies]
+            if (threads, workers) in plan.session_defaults_at:
+                targets.append(served.tf_defaults_target(config, threads, workers))
             measured.update(rounds.measure_together(targets, plan, say))
     return measured
 

@@ -9,11 +9,14 @@ conditions of a shared machine.
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 from typing import Any
 
 from bench.rounds import Target
-from bench.servers import SERVED_APIS, runtime_server
+from bench.servers import SERVED_APIS, TF_DEFAULTS_API, runtime_server
+
+TF_DEFAULTS = "once_per_thread, TF's default pools"
 
 
 def served_key(strategy: str, threads: int, workers: int) -> str:
@@ -28,6 +31,33 @@ def served_target(config: Path, strategy: str, threads: int, workers: int) -> Ta
     return Target(served_key(strategy, threads, workers),
                   runtime_server(config, SERVED_APIS[strategy], threads, workers),
                   _answers_prediction, workers)
+
+
+def tf_defaults_key(threads: int, workers: int) -> str:
+    return served_key(TF_DEFAULTS, threads, workers)
+
+
+def tf_defaults_target(config: Path, threads: int, workers: int) -> Target:
+    return Target(tf_defaults_key(threads, workers),
+                  runtime_server(config, TF_DEFAULTS_API, threads, workers),
+                  _answers_prediction, workers)
+
+
+def session_options_rows(measured: dict[str, dict[str, Any]],
+                         configs: tuple[tuple[int, int], ...]) -> list[dict[str, Any]]:
+    """once_per_thread with cortex.yaml's session options against TensorFlow's defaults,
+    served side by side: each rate, and their ratio paired run by run (same round)."""
+    found = []
+    for threads, workers in configs:
+        shipped = measured[served_key("once_per_thread", threads, workers)]
+        defaults = measured[tf_defaults_key(threads, workers)]
+        ratios = [a / b for a, b in zip(shipped["runs"], defaults["runs"], strict=True)]
+        found.append({"threads": threads, "workers": workers, "shipped_rps": shipped["rps"],
+                      "tf_defaults_rps": defaults["rps"],
+                      "tf_defaults_errors": defaults["errors"],
+                      "ratio": round(statistics.median(ratios), 3),
+                      "ratio_runs": [round(r, 3) for r in ratios]})
+    return found
 
 
 def rows(measured: dict[str, dict[str, Any]], configs: list[tuple[int, int]],

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import yaml
 
+from bench.inprocess import SESSION_KEYS, shipped_config
 from bench.paths import BENCH_DIR, MODEL_DIR, PREDICTOR_FILE, ROOT, SERVE
 
 RUNTIME_READY = re.compile(r"^serving API \S+: .* at (?P<url>http://\S+)$")
@@ -152,12 +153,15 @@ def bare_server() -> ServerProcess:
 
 
 SERVED_APIS = {"per_request": "bench-per-request", "once_per_thread": "bench-once-per-thread"}
+# once_per_thread without cortex.yaml's session options: TensorFlow's own thread pools.
+TF_DEFAULTS_API = "bench-once-per-thread-tf-defaults"
 
 
 @contextlib.contextmanager
 def served_project(folder: Path) -> Iterator[Path]:
-    """A project with the shipped predictor.py and model/, one API per strategy, and no
-    other settings (so max_replica_concurrency is Cortex's 1024: no 503 at our load).
+    """A project with the shipped predictor.py and model/, one API per strategy with
+    cortex.yaml's predictor config (and TF_DEFAULTS_API without its session options), and
+    no other settings (so max_replica_concurrency is Cortex's 1024: no 503 at our load).
     Yields its config file; the project is a copy, so edits in the tree cannot race us."""
     folder.mkdir(parents=True, exist_ok=True)
     try:
@@ -165,9 +169,13 @@ def served_project(folder: Path) -> Iterator[Path]:
         shutil.copytree(MODEL_DIR, folder / "model", dirs_exist_ok=True)
         apis = [
             {"name": name, "predictor": {"type": "python", "path": "predictor.py",
-                                         "config": {"model": "model", "session_strategy": s}}}
+                                         "config": shipped_config(s, model="model")}}
             for s, name in SERVED_APIS.items()
         ]
+        defaults = {k: v for k, v in shipped_config("once_per_thread", model="model").items()
+                    if k not in SESSION_KEYS}
+        apis.append({"name": TF_DEFAULTS_API, "predictor": {
+            "type": "python", "path": "predictor.py", "config": defaults}})
         config = folder / "cortex.yaml"
         config.write_text(yaml.safe_dump(apis, sort_keys=False))
         yield config

@@ -36,6 +36,9 @@ class Plan:
     threads: tuple[int, ...]
     workers: tuple[int, ...]
     strategies: tuple[str, ...] = STRATEGIES
+    # (threads, workers) at which a once_per_thread server with TensorFlow's default
+    # thread pools joins the rounds: cortex.yaml's session options against no options.
+    session_defaults_at: tuple[tuple[int, int], ...] = ()
 
     def served_configs(self) -> list[tuple[int, int]]:
         """(threads, workers) of every served row, and of the no-op floor beside it."""
@@ -60,6 +63,7 @@ FULL = Plan(
     warmup_requests=300,
     threads=(1, 2, 4, 8),
     workers=(1, 2),
+    session_defaults_at=((1, 1), (1, 2)),
 )
 
 # Same sections, fewer repeats and rows: under 2 minutes on a 2-core machine, most of it
