@@ -6,7 +6,7 @@ session per thread, so on those threads neither is set unless predict() sets it.
 `config["session_strategy"]` picks how (README: "Choosing a session strategy"):
 
   per_request      enter graph and session as defaults around every call (a few us a call)
-  once_per_thread  enter them on each thread's first call and keep them (under 0.1 us a call)
+  once_per_thread  enter them on each thread's first call and keep them (about 0.1 us a call)
 
 Both are correct at any threads_per_worker.
 

@@ -136,3 +136,16 @@ def test_session_options_are_compared_in_sections_2_and_4(tmp_path):
     line = next(x for x in report.one_screen(summary, tmp_path / "report.md").splitlines()
                 if x.startswith("one sess.run"))
     assert line.endswith("(TF's default pools: 2225 at 1t)")
+
+
+def test_rewrite_renders_the_same_report_from_summary_json_alone(tmp_path):
+    from bench import run
+
+    first = report.write(recorded(), tmp_path).read_text()
+    for path in tmp_path.iterdir():
+        if path.name != "summary.json":
+            path.unlink()
+    assert run.main(["--rewrite", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "report.md").read_text() == first
+    for name in json.loads((tmp_path / "summary.json").read_text())["plots"].values():
+        assert (tmp_path / name).read_bytes().startswith(PNG_MAGIC)

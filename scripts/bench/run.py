@@ -2,9 +2,11 @@
 """`make bench`: measure the strategies, the model, the floors and the served API.
 
     .venv/bin/python scripts/bench/run.py [--quick] [--out bench/results]
+    .venv/bin/python scripts/bench/run.py --rewrite --out bench/reference
 
 Writes report.md, summary.json and PNG plots into --out and prints a one-screen summary.
 --quick: the same sections with fewer repeats and rows (under 2 minutes on 2 cores).
+--rewrite: no measuring; the report again from --out's summary.json.
 Needs wrk: installed with apt-get when missing (as root), else the command to run is
 printed and the exit status is 2.
 """
@@ -12,6 +14,7 @@ printed and the exit status is 2.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import sys
@@ -49,6 +52,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="fewer repeats and rows")
     parser.add_argument("--out", type=Path, default=ROOT / DEFAULT_OUT,
                         help="folder for report.md, summary.json and the plots")
+    parser.add_argument("--rewrite", action="store_true",
+                        help="measure nothing: write report.md and the plots again from "
+                             "--out's summary.json (after a change to the report's code)")
     return parser.parse_args(argv)
 
 
@@ -116,8 +122,22 @@ def measure_http(plan: Plan, configs: list[tuple[int, int]],
     return measured
 
 
+def rewrite(out: Path) -> Path:
+    """report.md, the plots and the derived figures of summary.json, from the measured
+    figures of out/summary.json; the report's path."""
+    summary = json.loads((out / "summary.json").read_text())
+    analysis.compose(summary)
+    summary["targets"] = analysis.targets(summary)
+    return report.write(summary, out)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.rewrite:
+        path = rewrite(args.out)
+        print(report.one_screen(json.loads((args.out / "summary.json").read_text()),
+                                _relative(path)))
+        return 0
     plan = QUICK if args.quick else FULL
     say = lambda text: print(text, flush=True)  # noqa: E731
     try:
