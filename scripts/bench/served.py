@@ -16,7 +16,7 @@ from typing import Any
 from bench.rounds import Target
 from bench.servers import SERVED_APIS, TF_DEFAULTS_API, runtime_server
 
-TF_DEFAULTS = "once_per_thread, TF's default pools"
+TF_DEFAULTS = "once (TF's pools)"  # key of the once_per_thread server with TF's defaults
 
 
 def served_key(strategy: str, threads: int, workers: int) -> str:
