@@ -31,11 +31,15 @@ def predictor_module() -> ModuleType:
 SESSION_KEYS = ("inter_op_parallelism_threads", "intra_op_parallelism_threads")
 
 
-def shipped_config(strategy: str, model: str = str(MODEL_DIR)) -> dict[str, Any]:
+def shipped_config(strategy: str, model: str = str(MODEL_DIR),
+                   tf_defaults: bool = False) -> dict[str, Any]:
     """predictor.config of cortex.yaml's first API (its session options: what users
-    deploy), with ``strategy`` and ``model`` in place of its own."""
+    deploy), with ``strategy`` and ``model`` in place of its own. tf_defaults: without
+    its session options (SESSION_KEYS), so TensorFlow's own thread pools."""
     apis = yaml.safe_load(SHIPPED_CONFIG.read_text())
     config = dict(apis[0]["predictor"].get("config") or {})
+    if tf_defaults:
+        config = {k: v for k, v in config.items() if k not in SESSION_KEYS}
     return {**config, "model": model, "session_strategy": strategy}
 
 
@@ -47,11 +51,9 @@ def session_options() -> dict[str, Any]:
 
 def build(strategy: str, tf_defaults: bool = False) -> Any:
     """A ``PythonPredictor`` of the bundled model with ``strategy``; its own session.
-    tf_defaults: without cortex.yaml's session options (TensorFlow's own thread pools)."""
-    config = shipped_config(strategy)
-    if tf_defaults:
-        config = {k: v for k, v in config.items() if k not in SESSION_KEYS}
-    return predictor_module().PythonPredictor(config)
+    tf_defaults: without cortex.yaml's session options (see shipped_config)."""
+    return predictor_module().PythonPredictor(shipped_config(strategy,
+                                                             tf_defaults=tf_defaults))
 
 
 def sample_features() -> list[float]:

@@ -122,21 +122,20 @@ def measure_http(plan: Plan, configs: list[tuple[int, int]],
     return measured
 
 
-def rewrite(out: Path) -> Path:
-    """report.md, the plots and the derived figures of summary.json, from the measured
-    figures of out/summary.json; the report's path."""
-    summary = json.loads((out / "summary.json").read_text())
+def finish(summary: dict[str, Any], out: Path) -> None:
+    """From the measured figures: composed ideals and targets, the report, the plots and
+    summary.json in ``out``, then the one-screen summary."""
     analysis.compose(summary)
     summary["targets"] = analysis.targets(summary)
-    return report.write(summary, out)
+    path = report.write(summary, out)
+    print()
+    print(report.one_screen(summary, _relative(path)))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.rewrite:
-        path = rewrite(args.out)
-        print(report.one_screen(json.loads((args.out / "summary.json").read_text()),
-                                _relative(path)))
+    if args.rewrite:  # the measured figures of an earlier run, written up again
+        finish(json.loads((args.out / "summary.json").read_text()), args.out)
         return 0
     plan = QUICK if args.quick else FULL
     say = lambda text: print(text, flush=True)  # noqa: E731
@@ -152,11 +151,7 @@ def main(argv: list[str] | None = None) -> int:
                **collect(plan, say)}
     summary["machine"]["load_average_end"] = machine.load_average()
     summary["duration_s"] = round(time.time() - started, 1)
-    analysis.compose(summary)
-    summary["targets"] = analysis.targets(summary)
-    path = report.write(summary, args.out)
-    print()
-    print(report.one_screen(summary, _relative(path)))
+    finish(summary, args.out)
     return 0
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from bench.inprocess import SESSION_KEYS, shipped_config
+from bench.inprocess import shipped_config
 from bench.paths import BENCH_DIR, MODEL_DIR, PREDICTOR_FILE, ROOT, SERVE
 
 RUNTIME_READY = re.compile(r"^serving API \S+: .* at (?P<url>http://\S+)$")
@@ -172,8 +172,7 @@ def served_project(folder: Path) -> Iterator[Path]:
                                          "config": shipped_config(s, model="model")}}
             for s, name in SERVED_APIS.items()
         ]
-        defaults = {k: v for k, v in shipped_config("once_per_thread", model="model").items()
-                    if k not in SESSION_KEYS}
+        defaults = shipped_config("once_per_thread", model="model", tf_defaults=True)
         apis.append({"name": TF_DEFAULTS_API, "predictor": {
             "type": "python", "path": "predictor.py", "config": defaults}})
         config = folder / "cortex.yaml"
