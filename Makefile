@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-READY  := $(VENV)/.ready-$(shell cksum < requirements-dev.txt | cut -d' ' -f1)
+READY  := $(VENV)/.ready-$(shell cat requirements-dev.txt tools/pyproject.toml | cksum | cut -d' ' -f1)
 
 CONFIG ?= cortex.yaml
 API    ?=
@@ -15,10 +15,11 @@ WORKERS ?=
 
 .PHONY: test serve check bench lint model clean wrk
 
-$(READY): requirements-dev.txt
+$(READY): requirements-dev.txt tools/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e tools
 	rm -f $(VENV)/.ready-* && touch $@
 
 # PYTEST_ARGS selects tests, e.g. make test PYTEST_ARGS="-k once_per_thread"; a selection
@@ -49,23 +50,23 @@ SERVE_ARGS = --config "$(CONFIG)" --host "$(HOST)" $(if $(API),--api "$(API)") \
 
 # Serve one API of CONFIG as a cluster replica runs it (README: Running locally).
 serve: $(READY)
-	$(PY) scripts/serve.py $(strip $(SERVE_ARGS))
+	$(PY) -m cortex_tools.runtime $(strip $(SERVE_ARGS))
 
 # Check configs with Cortex 0.17's rules plus the template's own, before `cortex deploy`.
 # `make check` checks every cortex*.yaml; `make check CONFIG="a.yaml b.yaml"` the files named.
 check: $(READY)
-	$(PY) scripts/check_config.py $(if $(filter command line environment,$(origin CONFIG)),$(CONFIG))
+	$(PY) -m cortex_tools.config_check $(if $(filter command line environment,$(origin CONFIG)),$(CONFIG))
 
 # Measure strategies, model, HTTP floors and the served API: writes
 # $(BENCH_OUT)/{report.md,summary.json,*.png}; QUICK=1: fewer repeats, under 2 minutes.
-# bench/results is yours (git ignores it); the committed reference is bench/reference.
+# bench/results is yours (git ignores it); the committed reference is example/bench-reference.
 BENCH_OUT ?= bench/results
 bench: $(READY) wrk
-	$(PY) scripts/bench/run.py --out $(BENCH_OUT) $(if $(QUICK),--quick)
+	$(PY) -m cortex_tools.bench --out $(BENCH_OUT) $(if $(QUICK),--quick)
 
-# Re-create model/ from data/iris.csv (deterministic).
+# Re-create model/ from example/iris.csv (deterministic).
 model: $(READY)
-	$(PY) scripts/export_model.py --data data/iris.csv --out model
+	$(PY) example/export_model.py --data example/iris.csv --out model
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,70 @@
+"""The files a user deploys: predictor rules, Python 3.6 syntax, configs, requirements, upload."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cortex_tools.config_check import check_file
+from cortex_tools.config_check.project import Project
+from cortex_tools.runtime.predictor_loader import load_predictor_class
+
+VERMIN = [str(Path(sys.executable).with_name("vermin")), "--no-tips", "--violations", "-t=3.6-"]
+
+
+def test_predictor_passes_cortex_class_rules(root):
+    predictor_class = load_predictor_class(root, "predictor.py")
+    assert predictor_class.__name__ == "PythonPredictor"
+
+
+def test_predictor_is_python_3_6_syntax(root):
+    done = subprocess.run([*VERMIN, "predictor.py"], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_syntax_check_catches_newer_syntax(tmp_path):
+    newer = tmp_path / "newer.py"
+    newer.write_text("def f(x):\n    if (y := x):\n        return y\n")  # 3.8 walrus
+    done = subprocess.run([*VERMIN, str(newer)], capture_output=True, text=True)
+    assert done.returncode != 0 and "3.8" in done.stdout
+
+
+CONFIGS = ["cortex.yaml", "cortex-gpu.yaml"]
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_config_is_valid_for_cortex_0_17(root, name):
+    result = check_file(root / name, strict=True)
+    assert [p.format() for p in result.problems] == []
+    assert result.ok
+
+
+def test_every_cortex_yaml_is_checked(root):
+    assert sorted(p.name for p in root.glob("cortex*.yaml")) == sorted(CONFIGS)
+
+
+@pytest.mark.parametrize(("name", "gpus"), [("cortex.yaml", 0), ("cortex-gpu.yaml", 1)])
+def test_variants_cover_one_and_many_threads_with_both_strategies(root, name, gpus):
+    apis = check_file(root / name).apis
+    shapes = {(api["autoscaling"]["threads_per_worker"] > 1,
+               api["predictor"]["config"]["session_strategy"]) for api in apis}
+    assert shapes == {(False, "once_per_thread"), (True, "per_request")}
+    for api in apis:
+        assert api["compute"]["gpu"] == gpus
+        scaling = api["autoscaling"]
+        assert scaling["target_replica_concurrency"] == (
+            scaling["workers_per_replica"] * scaling["threads_per_worker"])
+
+
+def test_requirements_never_reinstall_tensorflow(root):
+    lines = [line.split("#")[0].strip().lower()
+             for line in (root / "requirements.txt").read_text().splitlines()]
+    assert not [line for line in lines if line.startswith("tensorflow")]
+
+
+def test_cortex_deploy_uploads_what_the_api_needs_and_nothing_else(root):
+    uploaded = {str(p) for p in Project(root, root / "cortex.yaml").uploaded_files()}
+    model_files = {p.relative_to(root).as_posix()
+                   for p in (root / "model").rglob("*") if p.is_file()}
+    assert uploaded == {"predictor.py", "requirements.txt"} | model_files
