@@ -1,0 +1,999 @@
+"""The machinery behind predictor.py: you never edit this file; to update, replace it.
+
+Cortex 0.17 builds PythonPredictor on a worker's main thread, then calls predict() on a
+pool of `threads_per_worker` other threads. TensorFlow keeps its default graph and default
+session per thread, so predict() must set both on whatever thread it runs. This module
+loads the model into a graph and session of its own and runs it from any thread:
+
+    model = load_model(config, inputs=["x"], outputs=["y"])  # in __init__
+    model.predict(payload, to_inputs, to_answer)               # in predict
+
+`config` is the API's predictor.config (README: "Put in your own model"):
+
+    model             a SavedModel folder, a frozen GraphDef (.pb) or a TF1 checkpoint (a
+                      folder with a `checkpoint` file, or a prefix such as ckpt/model);
+                      a path in the project, or s3://bucket/key (a file, or a prefix)
+    session_strategy  per_request: graph and session entered around every call;
+                      once_per_thread: entered on each thread's first call and kept
+    signature         the SavedModel signature (default: its only one, else serving_default)
+    inputs, outputs   names -> tensor names ({"x": "input/x:0"}): required for a frozen
+                      graph or a checkpoint; for a SavedModel the signature's keys
+    server_side_batching  {max_batch_size: N, batch_interval: 0.002}: concurrent predict
+                      calls share one sess.run (README: "Server-side batching")
+    and TensorFlow's session options (CONFIG_SCHEMA below).
+
+Everything here runs on the Cortex image: Python 3.6 syntax, TensorFlow 2.1 APIs, numpy
+and starlette from the image, boto3 only for s3:// models.
+"""
+import contextlib
+import difflib
+import glob
+import logging
+import math
+import os
+import re
+import shutil
+import tempfile
+import threading
+import time
+
+import numpy as np
+import tensorflow as tf
+from starlette.responses import JSONResponse
+
+# Session/graph code runs in graph mode on every thread, as under TensorFlow 1.
+tf.compat.v1.disable_eager_execution()
+
+log = logging.getLogger("tf_session")
+
+SESSION_STRATEGIES = ("per_request", "once_per_thread")
+FLOAT32_MAX = 3.4028234663852886e38  # larger numbers would silently become inf in float32
+MAX_BATCH_INTERVAL_S = 0.1
+BATCH_WAIT_LIMIT_S = 60.0  # a caller never waits longer than this for its batch
+
+# The predictor.config keys this module reads, as a JSON schema: the one place that states
+# them. `make check` reads this literal (with ast, without importing TensorFlow) to check
+# configs before a deploy; load_model() checks the same rules when the API starts. Keys
+# not named here are the user's own and pass. "x-duration": seconds or a text like 2ms.
+CONFIG_SCHEMA = {
+    "type": "object",
+    "required": ["model", "session_strategy"],
+    "properties": {
+        "model": {
+            "type": "string", "minLength": 1,
+            "description": "a SavedModel folder, a frozen GraphDef .pb file or a TF1 "
+                           "checkpoint, in the project or at s3://bucket/key",
+        },
+        "session_strategy": {
+            "type": "string", "enum": list(SESSION_STRATEGIES),
+            "description": "per_request or once_per_thread",
+        },
+        "signature": {
+            "type": "string", "minLength": 1,
+            "description": "a signature key of the SavedModel",
+        },
+        "inputs": {
+            "type": "object", "additionalProperties": {"type": "string", "minLength": 1,
+                                                       "description": "a tensor name"},
+            "description": "a map of input names to tensor names, e.g. {x: 'input/x:0'}",
+        },
+        "outputs": {
+            "type": "object", "additionalProperties": {"type": "string", "minLength": 1,
+                                                       "description": "a tensor name"},
+            "description": "a map of output names to tensor names, e.g. {y: 'output/y:0'}",
+        },
+        "finalize_graph": {
+            "type": "boolean",
+            "description": "true or false (default true: adding ops after loading raises)",
+        },
+        "inter_op_parallelism_threads": {
+            "type": "integer", "minimum": -1,
+            "description": "an integer >= -1: -1 runs a graph's ops on the predict thread, "
+                           "0 lets TensorFlow choose",
+        },
+        "intra_op_parallelism_threads": {
+            "type": "integer", "minimum": 0,
+            "description": "an integer >= 0: threads within one op, 0 lets TensorFlow choose",
+        },
+        "gpu_memory_fraction": {
+            "type": "number", "exclusiveMinimum": 0, "maximum": 1,
+            "description": "a number > 0 and <= 1: the share of GPU memory each worker "
+                           "process may take",
+        },
+        "server_side_batching": {
+            "type": "object", "required": ["max_batch_size"], "additionalProperties": False,
+            "properties": {
+                "max_batch_size": {
+                    "type": "integer", "minimum": 1,
+                    "description": "an integer >= 1, at most threads_per_worker",
+                },
+                "batch_interval": {
+                    "type": ["number", "string"], "x-duration": True,
+                    "minimum": 0, "maximum": MAX_BATCH_INTERVAL_S,
+                    "description": "seconds or a duration such as 2ms, from 0 to 0.1 s "
+                                   "(0: no wait, take what is queued)",
+                },
+            },
+            "description": "a map with max_batch_size and an optional batch_interval",
+        },
+    },
+}
+
+
+class ModelError(ValueError):
+    """The model or its config cannot serve: raised at start-up, with the fix in its words."""
+
+
+class PayloadError(ValueError):
+    """A payload the model cannot take: predict() answers 400 with this message."""
+
+    def __init__(self, message):
+        super().__init__(_printable(message)[:MAX_MESSAGE])
+
+    def response(self):
+        return JSONResponse({"error": str(self)}, status_code=400)
+
+
+# --- reading payloads ---------------------------------------------------------------------
+
+MAX_SHOWN = 40  # characters of client text quoted in a message, then an ellipsis
+MAX_MESSAGE = 400
+
+
+def read_fields(payload, fields):
+    """The payload's fields, each read by its reader: {name: value}.
+
+    `fields` maps each field name to a reader (number(), integer(), string(), boolean(),
+    array(...)) that returns the value or raises FieldError. Raises PayloadError naming
+    the field: not an object, a missing or unknown field, a value of the wrong kind.
+    """
+    if not isinstance(payload, dict):
+        raise PayloadError(_not_an_object(payload, fields))
+    unknown = [name for name in payload if name not in fields]
+    if unknown:
+        raise PayloadError("unknown field %s (expected %s)"
+                           % (_shown_names(unknown), ", ".join(fields)))
+    values = {}
+    for name, read in fields.items():
+        if name not in payload:
+            raise PayloadError("missing field %s (expected %s)" % (name, ", ".join(fields)))
+        try:
+            values[name] = read(payload[name])
+        except FieldError as e:
+            raise PayloadError("field %s %s" % (name, e)) from None
+    return values
+
+
+class FieldError(ValueError):
+    """What is wrong with one value, worded to follow its field's name."""
+
+
+def number(minimum=None, maximum=None):
+    """A reader of a finite JSON number within float32's range (and the bounds given)."""
+    def read(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise FieldError("must be a number, got %s" % json_type(value))
+        if isinstance(value, float) and not math.isfinite(value):
+            raise FieldError("must be a finite number, got %s" % value)
+        if abs(value) > FLOAT32_MAX:
+            raise FieldError("must be within float32's range (about +-3.4e38), got %s"
+                             % _shown(value))
+        _check_bounds(value, minimum, maximum)
+        return float(value)
+    return read
+
+
+def integer(minimum=-2 ** 63, maximum=2 ** 63 - 1):
+    """A reader of a JSON integer within the bounds (default: int64's range)."""
+    def read(value):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # 3.0 is an integer in JSON's eyes
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise FieldError("must be an integer, got %s" % json_type(value))
+        _check_bounds(value, minimum, maximum)
+        return value
+    return read
+
+
+def string(max_length=10000):
+    """A reader of a JSON string of at most max_length characters."""
+    def read(value):
+        if not isinstance(value, str):
+            raise FieldError("must be a string, got %s" % json_type(value))
+        if len(value) > max_length:
+            raise FieldError("must be at most %d characters long, got %d"
+                             % (max_length, len(value)))
+        return value
+    return read
+
+
+def boolean():
+    """A reader of JSON true or false."""
+    def read(value):
+        if not isinstance(value, bool):
+            raise FieldError("must be true or false, got %s" % json_type(value))
+        return value
+    return read
+
+
+def array(item, min_length=0, max_length=100000):
+    """A reader of a JSON array whose items `item` reads: array(number()), or
+    array(array(number()), ...) for a matrix."""
+    def read(value):
+        if not isinstance(value, list):
+            raise FieldError("must be an array, got %s" % json_type(value))
+        if not min_length <= len(value) <= max_length:
+            raise FieldError("must hold %s items, got %d"
+                             % (_length_range(min_length, max_length), len(value)))
+        values = []
+        for index, element in enumerate(value):
+            try:
+                values.append(item(element))
+            except FieldError as e:
+                raise FieldError("[%d] %s" % (index, e)) from None
+        return values
+    return read
+
+
+def json_type(value):
+    """The JSON kind of a parsed value, for messages: "a string", "null", ..."""
+    if value is None:
+        return "null"
+    names = ((bool, "a boolean"), (str, "a string"), (list, "an array"), (dict, "an object"),
+             ((int, float), "a number"), (bytes, "raw bytes"))
+    for kind, name in names:
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+def _check_bounds(value, minimum, maximum):
+    if minimum is not None and value < minimum:
+        raise FieldError("must be >= %s, got %s" % (minimum, _shown(value)))
+    if maximum is not None and value > maximum:
+        raise FieldError("must be <= %s, got %s" % (maximum, _shown(value)))
+
+
+def _length_range(low, high):
+    return "at least %d" % low if high >= 100000 else "%d to %d" % (low, high)
+
+
+def _not_an_object(payload, fields):
+    expected = "payload must be a JSON object with the fields " + ", ".join(fields)
+    text = None
+    if isinstance(payload, bytes):
+        text = payload
+        arrived = "raw bytes (its Content-Type was not application/json)"
+    elif hasattr(payload, "multi_items"):  # Starlette's FormData: a form Content-Type
+        items = payload.multi_items()
+        text = items[0][0] if len(items) == 1 and items[0][1] == "" else None
+        arrived = "form data (Content-Type application/x-www-form-urlencoded or multipart)"
+    else:
+        return "%s, got %s" % (expected, json_type(payload))
+    if text is not None and _is_json_object(text):
+        return ("the body is JSON but arrived as %s: send it with the header "
+                "'Content-Type: application/json' (curl -H 'Content-Type: application/json')"
+                % arrived)
+    return "%s; the body arrived as %s" % (expected, arrived)
+
+
+def _is_json_object(text):
+    import json
+
+    try:
+        return isinstance(json.loads(text), dict)
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        return False
+
+
+def _shown(value):
+    """Client text, made safe to quote: at most MAX_SHOWN characters, then an ellipsis."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > MAX_SHOWN:
+        text = text[:MAX_SHOWN] + "..."
+    return _printable(text)
+
+
+def _shown_names(names):
+    shown = ", ".join(_shown(name) for name in names[:3])
+    return shown + (" and %d more" % (len(names) - 3) if len(names) > 3 else "")
+
+
+def _printable(text):
+    """Text that encodes as UTF-8: a lone surrogate becomes its escape, \\ud800."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+# --- where the model is -------------------------------------------------------------------
+
+SAVED_MODEL, FROZEN_GRAPH, CHECKPOINT = "SavedModel", "frozen graph", "checkpoint"
+ACCEPTED = ("a SavedModel folder (holding saved_model.pb), a frozen GraphDef file (.pb), or "
+            "a TF1 checkpoint (a folder holding a `checkpoint` file, or a prefix PREFIX "
+            "beside PREFIX.meta, PREFIX.index and PREFIX.data-*)")
+
+
+class ModelFiles:
+    """A model on local disk: its format and path (a folder, a .pb file or a prefix)."""
+
+    def __init__(self, kind, path, location):
+        self.kind, self.path, self.location = kind, path, location
+
+    def __repr__(self):
+        return "ModelFiles(%r, %r)" % (self.kind, self.path)
+
+
+def find_model(location, download_dir=None):
+    """The ModelFiles at `location`: a path (relative to the current folder, Cortex's
+    project dir) or an s3:// URL, downloaded first into a private temporary folder."""
+    if not isinstance(location, str) or not location:
+        raise ModelError("predictor.config model is required: " + ACCEPTED)
+    if location.startswith("s3://"):
+        path = download_from_s3(location, download_dir)
+    else:
+        path = os.path.abspath(location)
+    return ModelFiles(_model_kind(path, location), path, location)
+
+
+def _model_kind(path, location):
+    if os.path.isdir(path):
+        names = sorted(os.listdir(path))
+        if "saved_model.pb" in names or "saved_model.pbtxt" in names:
+            return SAVED_MODEL
+        if "checkpoint" in names:
+            return CHECKPOINT
+        found = "a folder holding " + (", ".join(names[:8]) or "nothing") + (
+            " ..." if len(names) > 8 else "")
+        graphs = [n for n in names if n.endswith(".pb")]
+        if graphs:
+            found += " (for a frozen graph, name the file: %s)" % os.path.join(location, graphs[0])
+    elif os.path.isfile(path):
+        if os.path.basename(path) in ("saved_model.pb", "saved_model.pbtxt"):
+            raise ModelError("model %s is the SavedModel's own file: name its folder, %s"
+                             % (location, os.path.dirname(location) or "."))
+        if path.endswith(".meta") or _checkpoint_files(path):
+            return CHECKPOINT
+        if path.endswith((".pb", ".graphdef")):
+            return FROZEN_GRAPH
+        found = "a file that is neither .pb nor a checkpoint's .meta"
+    elif glob.glob(glob.escape(path) + ".*"):
+        return CHECKPOINT  # a prefix: PREFIX.index, PREFIX.meta, ... beside it
+    else:
+        parent = os.path.dirname(path)
+        found = "nothing there" + (" (%s holds %s)" % (parent, ", ".join(
+            sorted(os.listdir(parent))[:8]) or "nothing") if os.path.isdir(parent) else "")
+    raise ModelError("model %s: found %s; expected %s" % (location, found, ACCEPTED))
+
+
+def _checkpoint_files(prefix):
+    return os.path.isfile(prefix + ".index") or os.path.isfile(prefix + ".meta")
+
+
+def download_from_s3(url, download_dir=None):
+    """The local copy of s3://bucket/key: the object `key` itself (a .pb file), or the
+    objects under `key/` (a folder), or those beside it named `key.*` (a checkpoint
+    prefix). All of them land in a private temporary folder before anything loads; on any
+    failure the folder is removed, so a partial download never leaves a half-loaded model."""
+    import boto3  # in the Cortex image; only needed for s3:// models
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    bucket, _, key = url[len("s3://"):].partition("/")
+    if not bucket:
+        raise ModelError("model %s: an S3 URL is s3://bucket/key" % url)
+    base = key.rstrip("/")
+    name = os.path.basename(base) or bucket
+    target = tempfile.mkdtemp(prefix="model-", dir=download_dir)  # mode 0700: ours only
+    try:
+        s3 = boto3.client("s3")
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=base)
+        listed = [obj["Key"] for page in pages for obj in page.get("Contents", [])
+                  if not obj["Key"].endswith("/")]  # "folder/" markers, as consoles make
+        files = _s3_files(listed, base, name, is_folder=key.endswith("/") or not base)
+        if not files:
+            raise ModelError("model %s: no objects at that key or under it; check the URL "
+                             "(a folder may end with /)" % url)
+        for obj_key, relative in sorted(files.items()):
+            path = os.path.normpath(os.path.join(target, relative))
+            if not path.startswith(target + os.sep):
+                raise ModelError("model %s: object key %s leaves the download folder"
+                                 % (url, obj_key))
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            s3.download_file(bucket, obj_key, path)
+    except (BotoCoreError, ClientError) as e:
+        shutil.rmtree(target, ignore_errors=True)
+        raise ModelError("model %s cannot be read from S3: %s (check the URL and the "
+                         "API's AWS credentials)" % (url, e)) from e
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    return os.path.join(target, name)
+
+
+def _s3_files(keys, base, name, is_folder):
+    """{object key: path in the download folder} of the keys that make up the model."""
+    if not is_folder and base in keys:
+        return {base: name}  # one object: a file
+    under = [k for k in keys if not base or k.startswith(base + "/")]
+    if under or is_folder:
+        return {k: os.path.join(name, k[len(base):].lstrip("/")) for k in under}
+    return {k: name + k[len(base):] for k in keys if k[len(base):].startswith(".")}
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+def load_model(config, inputs=(), outputs=()):
+    """The model of predictor.config, loaded into its own graph and session, ready for
+    predict threads. `inputs` and `outputs` are the names predictor.py feeds and reads:
+    each must be in the signature or in config inputs/outputs, else this says so."""
+    check_config(config)
+    model = Model(config, find_model(config["model"]))
+    model.require(inputs, outputs)
+    return model
+
+
+def check_config(config):
+    """Raise ModelError for a predictor.config that breaks CONFIG_SCHEMA; log a warning for
+    an unknown key that looks like a misspelt known one."""
+    problem = schema_problem(config, CONFIG_SCHEMA, "predictor.config")
+    if problem:
+        raise ModelError(problem)
+    known = list(CONFIG_SCHEMA["properties"])
+    for key in config:
+        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.8)
+        if key not in known and close:
+            log.warning("predictor.config.%s is not a key tf_session reads: did you mean %s?",
+                        key, close[0])
+    batching = config.get("server_side_batching")
+    threads = os.environ.get("CORTEX_THREADS_PER_WORKER")  # set by Cortex in each worker
+    if batching and threads and batching["max_batch_size"] > int(threads):
+        raise ModelError(
+            "predictor.config.server_side_batching.max_batch_size %d is more than "
+            "threads_per_worker %s: a batch can never fill, since each of a worker's threads "
+            "brings one request at a time (lower it, or raise threads_per_worker)"
+            % (batching["max_batch_size"], threads))
+
+
+def schema_problem(value, schema, path):
+    """The first rule of `schema` that `value` breaks, worded for the user, or None. Knows
+    the part of JSON schema that CONFIG_SCHEMA uses."""
+    described = "%s must be %s, got %s" % (path, schema.get("description"), _shown(value))
+    types = schema.get("type", [])
+    if types and not any(_is_json(value, kind) for kind in (
+            types if isinstance(types, list) else [types])):
+        return described
+    if schema.get("x-duration"):
+        value = parse_duration(value)
+        if value is None:
+            return described
+    if "enum" in schema and value not in schema["enum"]:
+        return described
+    if isinstance(value, str) and len(value) < schema.get("minLength", 0):
+        return described
+    if _is_json(value, "number") and (
+            value < schema.get("minimum", value) or value > schema.get("maximum", value) or
+            ("exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"])):
+        return described
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        for key in schema.get("required", []):
+            if key not in value:
+                return "%s.%s is required: %s" % (path, key, properties[key]["description"])
+        for key, item in value.items():
+            rule = properties.get(key, schema.get("additionalProperties", True))
+            if rule is False:
+                return "%s.%s is not a key of %s (it takes: %s)" % (
+                    path, _shown(str(key)), path, ", ".join(properties))
+            problem = rule is not True and schema_problem(item, rule, "%s.%s" % (path, key))
+            if problem:
+                return problem
+    return None
+
+
+def _is_json(value, kind):
+    if kind in ("integer", "number") and isinstance(value, bool):
+        return False
+    return isinstance(value, {"string": str, "boolean": bool, "object": dict, "integer": int,
+                              "number": (int, float), "array": list}[kind])
+
+
+def parse_duration(value):
+    """Seconds from a number or a duration text (500us, 2ms, 0.01s); None if neither."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    found = re.match(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|\u00b5s|ms|s)\s*$", str(value))
+    if not found:
+        return None
+    scale = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "ms": 1e-3, "s": 1.0}[found.group(2)]
+    return float(found.group(1)) * scale
+
+
+def session_config(config):
+    """TensorFlow's session options, from optional keys of the API's config:
+
+    inter_op_parallelism_threads  the pool that runs a graph's ops; -1 runs them on the
+                                  predict thread that calls sess.run, which saves two
+                                  thread hand-offs per call (best for small models)
+    intra_op_parallelism_threads  threads within one op (a large matmul); 0 = one per core
+    gpu_memory_fraction           on a GPU, this process's share of its memory, so that
+                                  several workers_per_replica can share one GPU
+    """
+    options = tf.compat.v1.ConfigProto()
+    for key in ("inter_op_parallelism_threads", "intra_op_parallelism_threads"):
+        if config.get(key) is not None:
+            setattr(options, key, config[key])
+    if config.get("gpu_memory_fraction") is not None:
+        options.gpu_options.per_process_gpu_memory_fraction = float(
+            config["gpu_memory_fraction"])
+    return options
+
+
+class Model:
+    """One model in a graph and session of its own, callable from any thread.
+
+    graph, sess      the model's tf.Graph and tf.compat.v1.Session
+    inputs, outputs  names -> tensors: the signature's keys, or config inputs/outputs
+    files            where it was loaded from (ModelFiles)
+    """
+
+    def __init__(self, config, files):
+        self.files = files
+        self.graph = tf.Graph()
+        self.sess = tf.compat.v1.Session(graph=self.graph, config=session_config(config))
+        self.signature = None
+        with self.graph.as_default():
+            loader = {SAVED_MODEL: self._load_saved_model, FROZEN_GRAPH: self._load_frozen_graph,
+                      CHECKPOINT: self._load_checkpoint}[files.kind]
+            named = loader(config)
+        for kind in ("inputs", "outputs"):
+            named[kind].update(config.get(kind) or {})
+        self.inputs = Tensors("input", self._tensors(named["inputs"], "inputs"), self)
+        self.outputs = Tensors("output", self._tensors(named["outputs"], "outputs"), self)
+        self._fetch = []  # the outputs predict() fetches: require() sets them
+
+        # Ops added per request pile up for ever (memory and time on every call): once the
+        # graph is final, adding one raises "Graph is finalized and cannot be modified".
+        if config.get("finalize_graph", True):
+            self.graph.finalize()
+
+        if config["session_strategy"] == "per_request":
+            self.run_with_defaults = self._run_per_request
+        else:
+            self.run_with_defaults = self._run_once_per_thread
+        self.batcher = None
+        batching = config.get("server_side_batching")
+        if batching:
+            self.batcher = Batcher(self._run_examples, batching["max_batch_size"],
+                                   parse_duration(batching.get("batch_interval", 0)))
+
+    # Each loader fills self.graph and returns the names it knows: {"inputs": {name: tensor
+    # name}, "outputs": {...}}.
+
+    def _load_saved_model(self, config):
+        try:
+            meta_graph = tf.compat.v1.saved_model.loader.load(
+                self.sess, [tf.compat.v1.saved_model.tag_constants.SERVING], self.files.path)
+        except RuntimeError as e:
+            if "could not be found in SavedModel" in str(e):
+                raise ModelError("model %s has no MetaGraph tagged 'serve': export it with "
+                                 "tags=[tf.saved_model.SERVING] (TensorFlow said: %s)"
+                                 % (self.files.location, e)) from e
+            raise
+        signatures = meta_graph.signature_def
+        name = config.get("signature") or _default_signature(signatures)
+        if name is None and signatures:
+            raise ModelError("model %s has several signatures (%s) and none is "
+                             "serving_default: set predictor.config signature to one of them"
+                             % (self.files.location, ", ".join(sorted(signatures))))
+        if name is None:
+            return {"inputs": {}, "outputs": {}}
+        if name not in signatures:
+            raise ModelError("model %s has no signature %r; it has: %s (predictor.config "
+                             "signature)" % (self.files.location, name,
+                                             ", ".join(sorted(signatures)) or "none"))
+        self.signature = name
+        return {kind: {key: info.name for key, info in getattr(signatures[name], kind).items()}
+                for kind in ("inputs", "outputs")}
+
+    def _load_frozen_graph(self, config):
+        graph_def = tf.compat.v1.GraphDef()
+        with open(self.files.path, "rb") as f:
+            data = f.read()
+        try:
+            graph_def.ParseFromString(data)
+        except Exception as e:  # protobuf's DecodeError
+            raise ModelError("model %s is not a GraphDef (%s): a frozen graph is a .pb file "
+                             "written with graph_def.SerializeToString()"
+                             % (self.files.location, e)) from e
+        if not graph_def.node:
+            raise ModelError("model %s holds no graph nodes: is it a frozen GraphDef?"
+                             % self.files.location)
+        variables = [n.name for n in graph_def.node if n.op in VARIABLE_OPS]
+        if variables:
+            raise ModelError("model %s holds %d variables (%s...), which a frozen graph "
+                             "cannot restore: freeze it (variables to constants) or serve "
+                             "its checkpoint or SavedModel" % (self.files.location,
+                                                               len(variables), variables[0]))
+        tf.compat.v1.import_graph_def(graph_def, name="")
+        return {"inputs": {}, "outputs": {}}
+
+    def _load_checkpoint(self, config):
+        prefix = checkpoint_prefix(self.files.path, self.files.location)
+        saver = tf.compat.v1.train.import_meta_graph(prefix + ".meta", clear_devices=True)
+        if saver is not None:
+            try:
+                saver.restore(self.sess, prefix)
+            except (tf.errors.NotFoundError, tf.errors.DataLossError, ValueError) as e:
+                raise ModelError("checkpoint %s cannot be restored: %s"
+                                 % (self.files.location, _first_line(e))) from e
+        return {"inputs": {}, "outputs": {}}
+
+    def _tensors(self, names, kind):
+        return {name: self._tensor(tensor_name, "%s %s" % (kind, name))
+                for name, tensor_name in names.items()}
+
+    def _tensor(self, tensor_name, what):
+        name = tensor_name if ":" in tensor_name else tensor_name + ":0"
+        try:
+            return self.graph.get_tensor_by_name(name)
+        except (KeyError, ValueError):
+            known = [t.name for op in self.graph.get_operations() for t in op.outputs]
+            close = difflib.get_close_matches(name, known, n=5, cutoff=0.5)
+            raise ModelError("predictor.config %s: tensor %r is not in the graph of %s; "
+                             "closest names: %s" % (what, name, self.files.location,
+                                                    ", ".join(close) or "none")) from None
+
+    def require(self, inputs=(), outputs=()):
+        """Check that predictor.py's input and output names are known; predict() fetches
+        `outputs`. Each must have the batch as its first axis."""
+        for kind, names, known in (("input", inputs, self.inputs),
+                                   ("output", outputs, self.outputs)):
+            for name in names:
+                tensor = known[name]  # raises ModelError naming the fix
+                if tensor.shape.ndims == 0:
+                    raise ModelError(
+                        "%s %s (%s) is a scalar: predict() stacks examples along a first "
+                        "axis; drive the session yourself with run_with_defaults (README)"
+                        % (kind, name, tensor.name))
+        self._fetch = list(outputs)
+
+    # --- the two strategies: graph and session as this thread's defaults -----------------
+
+    def _run_per_request(self, fn, *args, **kwargs):
+        with self.graph.as_default(), self.sess.as_default():
+            return fn(self.sess, *args, **kwargs)
+
+    def _run_once_per_thread(self, fn, *args, **kwargs):
+        if _this_thread.session is not self.sess:
+            enter_defaults_for_this_thread(self.sess)
+        return fn(self.sess, *args, **kwargs)
+
+    # --- running ----------------------------------------------------------------------------
+
+    def run(self, fetches, feed_dict=None):
+        """sess.run with the graph and session as defaults, from any thread."""
+        return self.run_with_defaults(lambda sess: sess.run(fetches, feed_dict))
+
+    def evaluate(self, name):
+        """The value of output `name`, fed nothing: labels and other constants, once."""
+        return self.run(self.outputs[name])
+
+    def predict(self, payload, to_inputs, to_answer):
+        """to_inputs(payload) -> one example's inputs; sess.run (with the examples of other
+        threads, when batching); to_answer(one example's outputs) -> the answer.
+
+        A PayloadError from to_inputs, or inputs the model cannot take, answer 400."""
+        try:
+            example = self.example(to_inputs(payload))
+        except PayloadError as e:
+            return e.response()
+        if self.batcher is not None:
+            outputs = self.batcher.submit(example)
+        else:
+            outputs = self._run_examples([example])[0]
+        return plain(to_answer(outputs))
+
+    def example(self, inputs):
+        """One example's inputs as arrays of their tensors' dtypes and shapes (less the
+        batch axis); PayloadError for values that do not fit."""
+        if not isinstance(inputs, dict):
+            raise TypeError("to_inputs must return a dict of input names to values, got %s"
+                            % type(inputs).__name__)
+        return {name: _example_array(name, value, self.inputs[name])
+                for name, value in inputs.items()}
+
+    def _run_examples(self, examples):
+        """One sess.run for equally shaped examples: stacked along a new first axis, and
+        each output's rows handed back, one dict of outputs per example."""
+        feed = {self.inputs[name]: np.stack([example[name] for example in examples])
+                for name in examples[0]}
+        fetches = [self.outputs[name] for name in self._fetch]
+        values = self.run(fetches, feed)
+        for name, value in zip(self._fetch, values):
+            if np.ndim(value) == 0 or len(value) != len(examples):
+                raise ValueError("output %s has shape %s for a batch of %d examples: every "
+                                 "output predict() fetches must have the batch as its first "
+                                 "axis" % (name, np.shape(value), len(examples)))
+        return [{name: value[i] for name, value in zip(self._fetch, values)}
+                for i in range(len(examples))]
+
+    def close(self):
+        if self.batcher is not None:
+            self.batcher.close()
+        self.sess.close()
+
+
+VARIABLE_OPS = ("VariableV2", "Variable", "VarHandleOp", "AutoReloadVariable")
+
+
+def _default_signature(signatures):
+    if len(signatures) == 1:
+        return next(iter(signatures))
+    return "serving_default" if "serving_default" in signatures else None
+
+
+def checkpoint_prefix(path, location):
+    """The checkpoint's prefix for a folder with a `checkpoint` file, a .meta file or a
+    prefix. The `checkpoint` file may hold absolute paths of where it was saved: only the
+    file name counts, resolved in the folder where it is now."""
+    if os.path.isdir(path):
+        state = tf.compat.v1.train.get_checkpoint_state(path)
+        if state is None or not state.model_checkpoint_path:
+            raise ModelError("checkpoint %s: its `checkpoint` file names no checkpoint"
+                             % location)
+        prefix = os.path.join(path, os.path.basename(state.model_checkpoint_path))
+    elif path.endswith(".meta"):
+        prefix = path[:-len(".meta")]
+    else:
+        prefix = path
+    if not os.path.isfile(prefix + ".meta"):
+        raise ModelError("checkpoint %s: %s.meta (its graph) is missing; save it with "
+                         "tf.compat.v1.train.Saver().save(...), which writes it"
+                         % (location, os.path.basename(prefix)))
+    if not os.path.isfile(prefix + ".index") or not glob.glob(glob.escape(prefix) + ".data-*"):
+        raise ModelError("checkpoint %s: the variables' files %s.index and %s.data-* must "
+                         "be beside %s.meta" % ((location,) + (os.path.basename(prefix),) * 3))
+    return prefix
+
+
+def _first_line(error):
+    text = getattr(error, "message", None) or str(error)
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
+
+
+class Tensors(dict):
+    """Names -> tensors; a missing name raises ModelError saying what the model has."""
+
+    def __init__(self, kind, tensors, model):
+        super().__init__(tensors)
+        self.kind, self.model = kind, model
+
+    def __missing__(self, name):
+        files = self.model.files
+        source = ("signature %r of" % self.model.signature if self.model.signature else
+                  "predictor.config.%ss for" % self.kind)
+        raise ModelError(
+            "predictor.py uses %s %r, which %s %s %s lacks (it has: %s); map it to a tensor "
+            "in predictor.config, e.g. %ss: {%s: 'name:0'}%s"
+            % (self.kind, name, source, files.kind, files.location,
+               ", ".join(sorted(self)) or "none", self.kind, name,
+               "" if files.kind == SAVED_MODEL else
+               " (a %s has no signature: name its tensors there)" % files.kind))
+
+
+def _example_array(name, value, tensor):
+    dtype = tensor.dtype
+    try:
+        if dtype == tf.string:
+            array_ = np.asarray(value, dtype=object)
+            array_ = np.vectorize(_to_bytes, otypes=[object])(array_) if array_.size else array_
+        else:
+            array_ = np.asarray(value)
+            if array_.dtype.kind not in "biuf" or (array_.dtype.kind == "b") != dtype.is_bool:
+                raise PayloadError("input %s must hold %s values, got %s"
+                                   % (name, dtype.name, array_.dtype.name))
+            if dtype.is_floating and not np.all(np.isfinite(array_)):
+                raise PayloadError("input %s must hold finite numbers" % name)
+            limits = np.finfo if dtype.is_floating else np.iinfo
+            if not dtype.is_bool and array_.size and (
+                    array_.min() < limits(dtype.as_numpy_dtype).min or
+                    array_.max() > limits(dtype.as_numpy_dtype).max):
+                raise PayloadError("input %s holds a value beyond %s's range" % (name, dtype.name))
+            if dtype.is_integer and array_.dtype.kind == "f" and np.any(array_ != np.round(array_)):
+                raise PayloadError("input %s must hold integers" % name)
+            array_ = array_.astype(dtype.as_numpy_dtype)
+    except (ValueError, TypeError, OverflowError, RecursionError) as e:
+        if isinstance(e, PayloadError):
+            raise
+        raise PayloadError("input %s cannot be made a %s array: %s"
+                           % (name, dtype.name, e)) from None
+    expected = tensor.shape[1:] if tensor.shape.ndims else None
+    if expected is not None and not expected.is_compatible_with(array_.shape):
+        raise PayloadError("input %s must have shape %s per example, got %s"
+                           % (name, _shape_text(expected), _shape_text(array_.shape)))
+    return array_
+
+
+def _to_bytes(value):
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass")
+    raise PayloadError("a string input must hold strings, got %s" % json_type(value))
+
+
+def _shape_text(shape):
+    dims = [d if isinstance(d, int) else getattr(d, "value", d) for d in shape]
+    return "(%s)" % ", ".join("any" if d is None else str(d) for d in dims) + (
+        "," if len(dims) == 1 else "")
+
+
+def plain(value):
+    """to_answer's value, with numpy arrays and scalars made Python lists and numbers, so
+    that Cortex's json.dumps takes it."""
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return plain(value.tolist())
+    if isinstance(value, np.generic):
+        return plain(value.item())
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+# --- once_per_thread's memory: what each thread has entered ------------------------------
+# sess.__enter__() cannot serve here: it works once per Session, not once per thread
+# ("Session context managers are not re-entrant"), while graph.as_default() and
+# sess.as_default() can be entered on every thread.
+
+
+class _ThisThread(threading.local):
+    session = None  # the session this thread has entered as its default
+    entered = None  # the _EnteredDefaults that keeps it entered
+
+
+_this_thread = _ThisThread()
+
+
+def enter_defaults_for_this_thread(sess):
+    if _this_thread.entered is not None:
+        _this_thread.entered.close()  # another session's, entered earlier on this thread
+    _this_thread.entered = _EnteredDefaults(sess)
+    _this_thread.session = sess
+
+
+class _EnteredDefaults:
+    """sess.graph and sess entered as this thread's defaults, kept until the thread ends."""
+
+    def __init__(self, sess):
+        self.contexts = [sess.graph.as_default(), sess.as_default()]
+        for context in self.contexts:
+            context.__enter__()
+
+    def close(self):
+        for context in reversed(self.contexts):
+            with contextlib.suppress(Exception):  # see __del__
+                context.__exit__(None, None, None)
+        self.contexts = []
+
+    # A thread's locals are released by the thread itself as it ends, after TensorFlow's
+    # own per-thread stacks are gone: closing here just finishes the contexts quietly
+    # instead of letting the garbage collector close them and print errors.
+    __del__ = close
+
+
+# --- server-side batching -----------------------------------------------------------------
+
+
+class BatchError(RuntimeError):
+    """This caller's batch failed (the cause is chained) or never ran in time."""
+
+
+class _Waiting:
+    """One caller's example in the queue, and what it is handed back."""
+
+    __slots__ = ("example", "key", "arrived", "ready", "lead", "outputs", "error")
+
+    def __init__(self, example):
+        self.example = example
+        self.key = tuple(sorted((name, a.shape, a.dtype.str) for name, a in example.items()))
+        self.arrived = time.monotonic()
+        self.ready = threading.Event()  # set when outputs or error are in, or lead is handed
+        self.lead = False
+        self.outputs = self.error = None
+
+
+class Batcher:
+    """Concurrent callers' examples run together: one sess.run for up to max_batch_size.
+
+    No thread of its own: the caller that finds the model free leads. It waits for the
+    batch to fill until `interval` after the first arrival (0: no wait, takes what is
+    queued), runs the oldest examples of one shape, hands each caller its rows, and passes
+    the lead to the oldest caller still queued. Callers wait on events, never poll, and at
+    most `wait_limit` seconds. Examples of other shapes wait for a batch of their own.
+    """
+
+    def __init__(self, run_examples, max_batch_size, interval=0.0,
+                 wait_limit=BATCH_WAIT_LIMIT_S):
+        self.run_examples = run_examples
+        self.max_batch_size = max_batch_size
+        self.interval = interval
+        self.wait_limit = wait_limit
+        self.batches = self.examples = 0  # counts, for the benchmark's mean batch size
+        self._lock = threading.Lock()
+        self._grown = threading.Condition(self._lock)  # a leader waits here for more
+        self._queue = []  # oldest first
+        self._leading = False
+
+    def submit(self, example):
+        """The outputs for this example, run in a batch with others'."""
+        me = _Waiting(example)
+        with self._lock:
+            self._queue.append(me)
+            lead = not self._leading
+            self._leading = True
+            self._grown.notify()
+        if not lead:
+            lead = self._wait(me)
+        if lead:
+            try:
+                while not me.ready.is_set():
+                    self._run_one_batch()
+            finally:
+                self._pass_the_lead()  # whatever happened, the queue is never left leaderless
+        if me.error is not None:
+            raise BatchError("the batch of this request failed: %s" % me.error) from me.error
+        return me.outputs
+
+    def _wait(self, me):
+        """True when this caller was handed the lead, False when its outputs are in."""
+        if not me.ready.wait(self.wait_limit):
+            with self._lock:
+                if not me.ready.is_set():
+                    self._queue.remove(me)
+                    raise BatchError("no batch ran this request within %g s: the model is "
+                                     "stuck or far too slow" % self.wait_limit)
+        if me.lead:
+            me.ready.clear()
+            return True
+        return False
+
+    def _run_one_batch(self):
+        with self._lock:
+            first = self._queue[0]
+            deadline = first.arrived + self.interval
+            while True:
+                batch = [w for w in self._queue if w.key == first.key][:self.max_batch_size]
+                remaining = deadline - time.monotonic()
+                if len(batch) >= self.max_batch_size or remaining <= 0:
+                    break
+                self._grown.wait(remaining)
+            for waiting in batch:
+                self._queue.remove(waiting)
+            self.batches += 1
+            self.examples += len(batch)
+        try:
+            outputs = self.run_examples([w.example for w in batch])
+        except Exception as e:
+            log.exception("a batch of %d examples failed; each of its requests gets the "
+                          "error", len(batch))
+            for waiting in batch:
+                waiting.error = e
+        else:
+            for waiting, rows in zip(batch, outputs):
+                waiting.outputs = rows
+        for waiting in batch:
+            waiting.ready.set()
+
+    def _pass_the_lead(self):
+        with self._lock:
+            if self._queue:
+                self._queue[0].lead = True
+                self._queue[0].ready.set()
+            else:
+                self._leading = False
+
+    def close(self):
+        """Nothing to stop (no threads); queued callers, if any, time out."""
