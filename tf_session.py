@@ -46,15 +46,11 @@ tf.compat.v1.disable_eager_execution()
 
 log = logging.getLogger("tf_session")
 
-SESSION_STRATEGIES = ("per_request", "once_per_thread")
-FLOAT32_MAX = 3.4028234663852886e38  # larger numbers would silently become inf in float32
-MAX_BATCH_INTERVAL_S = 0.1
-BATCH_WAIT_LIMIT_S = 60.0  # a caller never waits longer than this for its batch
-
 # The predictor.config keys this module reads, as a JSON schema: the one place that states
 # them. `make check` reads this literal (with ast, without importing TensorFlow) to check
 # configs before a deploy; load_model() checks the same rules when the API starts. Keys
 # not named here are the user's own and pass. "x-duration": seconds or a text like 2ms.
+# A literal only: no names, no calls.
 CONFIG_SCHEMA = {
     "type": "object",
     "required": ["model", "session_strategy"],
@@ -65,7 +61,7 @@ CONFIG_SCHEMA = {
                            "checkpoint, in the project or at s3://bucket/key",
         },
         "session_strategy": {
-            "type": "string", "enum": list(SESSION_STRATEGIES),
+            "type": "string", "enum": ["per_request", "once_per_thread"],
             "description": "per_request or once_per_thread",
         },
         "signature": {
@@ -109,7 +105,7 @@ CONFIG_SCHEMA = {
                 },
                 "batch_interval": {
                     "type": ["number", "string"], "x-duration": True,
-                    "minimum": 0, "maximum": MAX_BATCH_INTERVAL_S,
+                    "minimum": 0, "maximum": 0.1,
                     "description": "seconds or a duration such as 2ms, from 0 to 0.1 s "
                                    "(0: no wait, take what is queued)",
                 },
@@ -118,6 +114,11 @@ CONFIG_SCHEMA = {
         },
     },
 }
+
+
+SESSION_STRATEGIES = tuple(CONFIG_SCHEMA["properties"]["session_strategy"]["enum"])
+FLOAT32_MAX = 3.4028234663852886e38  # larger numbers would silently become inf in float32
+BATCH_WAIT_LIMIT_S = 60.0  # a caller never waits longer than this for its batch
 
 
 class ModelError(ValueError):

@@ -1,0 +1,131 @@
+"""The user's project as the tools see it: its APIs, its sample payloads, its predictors.
+
+Model-agnostic on purpose: everything here reads only the cortex*.yaml files, predictor.py
+(through Cortex's own loading rules), sample.json and the optional samples/*.json, and calls
+``PythonPredictor(config)`` and ``predict(payload)``. The template tests, ``make check``'s
+model checks and the benchmarks all start from here, so a user's own model works with
+all of them unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cortex_tools.config_check import check_file
+from cortex_tools.runtime.config import ApiSpec, load_api
+from cortex_tools.runtime.predictor_loader import build_predictor, load_predictor_class
+
+SAMPLE = "sample.json"
+SAMPLES_DIR = "samples"
+CONFIG_GLOB = "cortex*.yaml"
+
+
+def config_files(project_dir: Path) -> list[Path]:
+    """Every cortex*.yaml of the project: cortex.yaml first, then the others by name."""
+    return sorted(Path(project_dir).glob(CONFIG_GLOB), key=lambda p: (p.name != "cortex.yaml",
+                                                                       p.name))
+
+
+def api_specs(project_dir: Path) -> list[ApiSpec]:
+    """Every API of every config file, each with its defaults filled in (invalid configs
+    raise the runtime's ConfigError, as ``make serve`` would)."""
+    specs = []
+    for path in config_files(project_dir):
+        for api in check_file(path).apis:
+            specs.append(load_api(path, api["name"]))
+    return specs
+
+
+@dataclass(frozen=True)
+class Payload:
+    name: str  # "sample.json" or "samples/NAME.json"
+    value: Any
+
+
+def payloads(project_dir: Path) -> list[Payload]:
+    """sample.json, then each samples/*.json in name order: the payloads a user says their
+    API answers."""
+    root = Path(project_dir)
+    files = [root / SAMPLE, *sorted((root / SAMPLES_DIR).glob("*.json"))]
+    return [Payload(str(f.relative_to(root)), json.loads(f.read_text()))
+            for f in files if f.is_file()]
+
+
+@contextlib.contextmanager
+def in_project(spec: ApiSpec) -> Iterator[None]:
+    """The process as Cortex sets it for a predictor: cwd the project dir, which is on
+    sys.path (Cortex's PYTHONPATH holds /mnt/project), and predictor.env in os.environ,
+    with CORTEX_THREADS_PER_WORKER as each worker has it."""
+    old_cwd, old_path, old_env = os.getcwd(), list(sys.path), dict(os.environ)
+    os.chdir(spec.project_dir)
+    sys.path.insert(0, str(spec.project_dir))
+    if spec.python_path is not None:
+        sys.path.append(str(spec.python_path))
+    os.environ.update(spec.env)
+    os.environ["CORTEX_THREADS_PER_WORKER"] = str(spec.threads_per_worker)
+    try:
+        yield
+    finally:
+        os.chdir(old_cwd)
+        sys.path[:] = old_path
+        os.environ.clear()
+        os.environ.update(old_env)
+
+
+def build(spec: ApiSpec) -> Any:
+    """The API's ``PythonPredictor(config)``, built in this process on this thread as a
+    Cortex worker builds it (the runtime's loader: the same class rules and messages)."""
+    with in_project(spec):
+        predictor_class = load_predictor_class(spec.project_dir, spec.predictor_path)
+        return build_predictor(predictor_class, spec.predictor_config, spec.predictor_path)
+
+
+@dataclass
+class SessionRun:
+    """One ``Session.run`` call made while a payload was answered: what it fed and fetched,
+    by tensor name, and what it returned (as flat lists in fetch order)."""
+
+    fetches: list[str]
+    feed: dict[str, Any]
+    results: list[Any] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def recorded_session_runs() -> Iterator[list[SessionRun]]:
+    """Every ``tf.compat.v1.Session.run`` call made on this thread inside the block, by
+    tensor name. Other threads' calls pass untouched."""
+    import tensorflow as tf
+
+    runs: list[SessionRun] = []
+    session_class = tf.compat.v1.Session
+    real_run = session_class.run
+    this_thread = threading.get_ident()
+
+    def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
+        results = real_run(self, fetches, feed_dict, options, run_metadata)
+        if threading.get_ident() == this_thread:
+            flat_fetches = tf.nest.flatten(fetches)
+            runs.append(SessionRun(
+                fetches=[_tensor_name(f) for f in flat_fetches],
+                feed={_tensor_name(k): v for k, v in (feed_dict or {}).items()},
+                results=list(tf.nest.flatten(results)),
+            ))
+        return results
+
+    session_class.run = run
+    try:
+        yield runs
+    finally:
+        session_class.run = real_run
+
+
+def _tensor_name(fetch: Any) -> str:
+    return fetch if isinstance(fetch, str) else fetch.name
