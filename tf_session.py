@@ -25,6 +25,7 @@ loads the model into a graph and session of its own and runs it from any thread:
 Everything here runs on the Cortex image: Python 3.6 syntax, TensorFlow 2.1 APIs, numpy
 and starlette from the image, boto3 only for s3:// models.
 """
+import atexit
 import contextlib
 import difflib
 import glob
@@ -927,6 +928,15 @@ class Batcher:
         self._grown = threading.Condition(self._lock)  # a leader waits here for more
         self._queue = []  # oldest first
         self._leading = False
+        atexit.register(self.report)
+
+    def report(self):
+        """One line for the logs (and the benchmark) when the process ends."""
+        if self.batches:
+            print("tf_session: server_side_batching ran %d requests in %d batches (mean %.2f, "
+                  "max_batch_size %d)" % (self.examples, self.batches,
+                                          self.examples / self.batches, self.max_batch_size),
+                  flush=True)
 
     def submit(self, example):
         """The outputs for this example, run in a batch with others'."""
