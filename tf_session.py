@@ -458,7 +458,7 @@ def check_config(config):
 def schema_problem(value, schema, path):
     """The first rule of `schema` that `value` breaks, worded for the user, or None. Knows
     the part of JSON schema that CONFIG_SCHEMA uses."""
-    described = "%s must be %s, got %s" % (path, schema.get("description"), _shown(value))
+    described = "%s must be %s, got %s" % (path, schema.get("description"), _shown(repr(value)))
     types = schema.get("type", [])
     if types and not any(_is_json(value, kind) for kind in (
             types if isinstance(types, list) else [types])):
@@ -792,7 +792,7 @@ def _example_array(name, value, tensor):
             array_ = np.asarray(value)
             if array_.dtype.kind not in "biuf" or (array_.dtype.kind == "b") != dtype.is_bool:
                 raise PayloadError("input %s must hold %s values, got %s"
-                                   % (name, dtype.name, array_.dtype.name))
+                                   % (name, dtype.name, KINDS.get(array_.dtype.kind, "others")))
             if dtype.is_floating and not np.all(np.isfinite(array_)):
                 raise PayloadError("input %s must hold finite numbers" % name)
             limits = np.finfo if dtype.is_floating else np.iinfo
@@ -815,6 +815,10 @@ def _example_array(name, value, tensor):
     return array_
 
 
+KINDS = {"b": "booleans", "i": "integers", "u": "integers", "f": "numbers", "U": "strings",
+         "S": "bytes", "O": "mixed or ragged values"}
+
+
 def _to_bytes(value):
     if isinstance(value, bytes):
         return value
@@ -825,8 +829,8 @@ def _to_bytes(value):
 
 def _shape_text(shape):
     dims = [d if isinstance(d, int) else getattr(d, "value", d) for d in shape]
-    return "(%s)" % ", ".join("any" if d is None else str(d) for d in dims) + (
-        "," if len(dims) == 1 else "")
+    return "(%s%s)" % (", ".join("any" if d is None else str(d) for d in dims),
+                       "," if len(dims) == 1 else "")
 
 
 def plain(value):

@@ -3,6 +3,7 @@
 Cortex 0.17 builds PythonPredictor on a worker's main thread and calls predict() from a
 ThreadPoolExecutor(threads_per_worker) (../shared/cortex-0.17.md section 1). So does every
 test here: the predictor is built on the test's (main) thread, predict runs in a pool.
+The model is tests/machinery/models.py's SavedModel, so these hold for any model.
 """
 
 import gc
@@ -11,16 +12,15 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
 import pytest
 
-import predictor as shipped
+import tf_session
+from tests.machinery.two_inputs import payloads
 from tests.machinery.user_code import (
     USER_CODE,
     AddsOpsPerCall,
-    ShippedInference,
+    ThroughPredict,
     UsesDefaultSession,
-    config,
     with_enter_on_each_thread,
     with_page_instance_flag,
     without_strategy,
@@ -31,12 +31,20 @@ NO_SESSION_ERROR = r"Cannot evaluate tensor using `eval\(\)`: No default session
 NOT_REENTRANT = "Session context managers are not re-entrant"
 
 
-def payloads(n, seed=0):
-    """n distinct, valid payloads spread over the iris feature ranges."""
-    rng = np.random.RandomState(seed)
-    low, high = np.array([4.3, 2.0, 1.0, 0.1]), np.array([7.9, 4.4, 6.9, 2.5])
-    rows = rng.uniform(low, high, size=(n, 4)).round(2)
-    return [dict(zip(shipped.FEATURES, map(float, row), strict=True)) for row in rows]
+@pytest.fixture(scope="module")
+def model_dir(formats):
+    return formats["saved_model_serving_default"].location
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return payloads(1, seed=99)[0]
+
+
+def config(strategy="per_request", model="model", **extra):
+    conf = {"model": model, "session_strategy": strategy, "finalize_graph": False}
+    conf.update(extra)
+    return conf
 
 
 def call_on_distinct_threads(predictor, payload_list):
@@ -87,16 +95,19 @@ def test_no_strategy_works_on_the_thread_that_built_it_so_the_bug_hides(model_di
     """Why the bug is easy to miss: called where __init__ ran, it works (if that thread
     has the graph as default, as scripts and notebooks do)."""
     predictor = without_strategy(AddsOpsPerCall(config(model=model_dir)))
-    with predictor.graph.as_default(), predictor.sess.as_default():
-        assert predictor.predict(sample)["label"] == "setosa"
+    expected = ThroughPredict(config(model=model_dir)).predict(sample)
+    with predictor.model.graph.as_default(), predictor.model.sess.as_default():
+        assert predictor.predict(sample) == expected
 
 
 @pytest.mark.usefixtures("page_leftovers")
 def test_page_instance_flag_works_with_one_thread(model_dir):
     predictor = with_page_instance_flag(AddsOpsPerCall(config(model=model_dir)))
+    inputs = payloads(50)
     with ThreadPoolExecutor(1) as pool:
-        answers = list(pool.map(predictor.predict, payloads(50)))
-    assert all(answer["label"] in predictor.labels for answer in answers)
+        answers = list(pool.map(predictor.predict, inputs))
+    reference = ThroughPredict(config(model=model_dir))
+    assert answers == [reference.predict(p) for p in inputs]
 
 
 @pytest.mark.usefixtures("page_leftovers")
@@ -129,21 +140,21 @@ def test_sess_enter_once_on_each_thread_fails(model_dir):
 # Code that adds ops per call costs more on every call, as the graph grows (TensorFlow
 # prepares a new executor over the whole graph for each new placeholder): the cost of N
 # calls grows as N squared, so it gets 2,000 calls (~30 s at 1 thread), the others 4,000.
-CALLS = {"shipped": 4000, "uses_default_session": 4000, "adds_ops_per_call": 2000}
+CALLS = {"through_predict": 4000, "uses_default_session": 4000, "adds_ops_per_call": 2000}
 
 
 @pytest.fixture(scope="module")
 def sequential_answers(model_dir):
-    """The shipped inference's answer for each input, one call at a time on one thread."""
+    """The template's answer for each input, one call at a time on one thread."""
     inputs = payloads(max(CALLS.values()), seed=3)
-    predictor = ShippedInference(config(model=model_dir))
+    predictor = ThroughPredict(config(model=model_dir))
     with ThreadPoolExecutor(1) as pool:
         return inputs, list(pool.map(predictor.predict, inputs))
 
 
 @pytest.mark.parametrize("user_code", sorted(USER_CODE))
 @pytest.mark.parametrize("threads", [1, 4, 16])
-@pytest.mark.parametrize("strategy", shipped.SESSION_STRATEGIES)
+@pytest.mark.parametrize("strategy", tf_session.SESSION_STRATEGIES)
 def test_strategy_is_correct_under_concurrent_load(
         model_dir, sequential_answers, strategy, threads, user_code):
     predictor = USER_CODE[user_code](config(strategy, model=model_dir))
@@ -162,11 +173,10 @@ def test_strategy_is_correct_under_concurrent_load(
 
     assert len(seen_threads) == threads
     assert [i for i, answer in enumerate(answers) if answer != expected[i]] == []
-    assert {a["label"] for a in answers} == set(predictor.labels)  # inputs span all classes
 
 
 @pytest.mark.parametrize("user_code", sorted(USER_CODE))
-@pytest.mark.parametrize("strategy", shipped.SESSION_STRATEGIES)
+@pytest.mark.parametrize("strategy", tf_session.SESSION_STRATEGIES)
 def test_a_fresh_thread_for_every_call(model_dir, strategy, user_code, monkeypatch):
     """A runtime that retires threads and starts new ones: each new thread is set up anew,
     a retiring thread cleans up quietly, and a long-lived thread keeps its defaults."""
@@ -190,10 +200,10 @@ def test_a_fresh_thread_for_every_call(model_dir, strategy, user_code, monkeypat
 
 
 def test_once_per_thread_enters_each_thread_once(model_dir, sample, monkeypatch):
-    predictor = ShippedInference(config("once_per_thread", model=model_dir))
+    predictor = ThroughPredict(config("once_per_thread", model=model_dir))
     entered = []
-    real_enter = shipped.enter_defaults_for_this_thread
-    monkeypatch.setattr(shipped, "enter_defaults_for_this_thread",
+    real_enter = tf_session.enter_defaults_for_this_thread
+    monkeypatch.setattr(tf_session, "enter_defaults_for_this_thread",
                         lambda sess: (entered.append(threading.get_ident()), real_enter(sess)))
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda _: predictor.predict(sample), range(400)))
@@ -203,18 +213,19 @@ def test_once_per_thread_enters_each_thread_once(model_dir, sample, monkeypatch)
 # --- the graph stays the size it was -----------------------------------------------------
 
 
-@pytest.mark.parametrize("strategy", shipped.SESSION_STRATEGIES)
-def test_shipped_inference_adds_no_ops(model_dir, sample, strategy):
-    predictor = shipped.PythonPredictor({"model": model_dir, "session_strategy": strategy})
-    ops_before = len(predictor.graph.get_operations())
+@pytest.mark.parametrize("strategy", tf_session.SESSION_STRATEGIES)
+def test_inference_through_predict_adds_no_ops(model_dir, sample, strategy):
+    predictor = ThroughPredict({"model": model_dir, "session_strategy": strategy})
+    graph = predictor.model.graph
+    ops_before = len(graph.get_operations())
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda _: predictor.predict(sample), range(1000)))
-    assert len(predictor.graph.get_operations()) == ops_before
-    assert predictor.graph.finalized
+    assert len(graph.get_operations()) == ops_before
+    assert graph.finalized
 
 
-@pytest.mark.parametrize("strategy", shipped.SESSION_STRATEGIES)
-def test_adding_ops_to_the_shipped_graph_is_loud(model_dir, sample, strategy):
+@pytest.mark.parametrize("strategy", tf_session.SESSION_STRATEGIES)
+def test_adding_ops_to_a_finalized_graph_is_loud(model_dir, sample, strategy):
     class Grows(AddsOpsPerCall):
         pass
 
