@@ -1,6 +1,6 @@
 """Train the bundled iris classifier and export it as a TF1-style SavedModel.
 
-    python scripts/export_model.py --data data/iris.csv --out model
+    python example/export_model.py --data example/iris.csv --out model   (make model)
 
 Deterministic: the split, the initial weights (NumPy, fixed seed) and full-batch training on
 one CPU thread are the same on every run, so a re-export predicts what the committed model does.
@@ -22,7 +22,7 @@ import tensorflow as tf
 
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 CLASSES = ["setosa", "versicolor", "virginica"]
-SIGNATURE = "predict"  # the predictor looks the model up by this signature key
+SIGNATURE = "predict"  # the model's only signature, so tf_session picks it by default
 HIDDEN_UNITS = 16
 STEPS = 400
 LEARNING_RATE = 0.05
@@ -127,7 +127,7 @@ def export(data: Path, out: Path) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("data/iris.csv"))
+    parser.add_argument("--data", type=Path, default=Path("example/iris.csv"))
     parser.add_argument("--out", type=Path, default=Path("model"))
     args = parser.parse_args(argv)
     tf.compat.v1.disable_eager_execution()

@@ -8,7 +8,6 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
-import predictor as shipped
 from example import export_model
 
 # Every op of the committed graph must exist in TensorFlow 2.1 (the Cortex 0.17 image),
@@ -31,7 +30,7 @@ def probabilities(model_dir, rows):
     graph = tf.Graph()
     with tf.compat.v1.Session(graph=graph) as sess:
         meta_graph = tf.compat.v1.saved_model.loader.load(sess, ["serve"], str(model_dir))
-        signature = meta_graph.signature_def[shipped.SIGNATURE]
+        signature = meta_graph.signature_def[export_model.SIGNATURE]
         return sess.run(signature.outputs["probabilities"].name,
                         {signature.inputs["features"].name: rows})
 
@@ -58,8 +57,8 @@ def test_export_script_recreates_the_committed_model(reexported, root):
 
 def test_committed_model_has_the_named_signature_and_only_tf_2_1_ops(root):
     meta_graph = saved_graph(root / "model")
-    assert list(meta_graph.signature_def) == [shipped.SIGNATURE]
-    signature = meta_graph.signature_def[shipped.SIGNATURE]
+    assert list(meta_graph.signature_def) == [export_model.SIGNATURE]
+    signature = meta_graph.signature_def[export_model.SIGNATURE]
     assert set(signature.inputs) == {"features"}
     assert set(signature.outputs) == {"logits", "probabilities", "classes"}
     assert {node.op for node in meta_graph.graph_def.node} <= TF_2_1_OPS
