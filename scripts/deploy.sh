@@ -8,7 +8,8 @@
 # about large uploads, --force replaces an update in progress); then, for each API named
 # in CONFIG (its `name:` lines), `cortex get NAME [--env ENV]` until the status is live
 # (an error status stops at once; DEPLOY_TIMEOUT seconds, default 900, bound the wait,
-# polled every DEPLOY_POLL seconds, default 10); then scripts/smoke.sh on each endpoint.
+# polled every DEPLOY_POLL seconds, default 10); then scripts/smoke.sh on each endpoint,
+# with the project's sample.json and, when present, its sample.expected.json.
 # Exit status: 0 when every API is live and passes; 1 otherwise; 2 on a usage error.
 set -uo pipefail
 
@@ -97,10 +98,15 @@ for name in "${names[@]}"; do
     done
 done
 
+# The project's sample.json (and its sample.expected.json, if any: smoke.sh finds it).
+smoke_args=()
+sample="$(dirname "$config")/sample.json"
+[[ -f "$sample" ]] && smoke_args=(--payload "$sample")
+
 echo
 failed=()
 for i in "${!names[@]}"; do
-    "$here/smoke.sh" "${endpoints[$i]}" || failed+=("${names[$i]}")
+    "$here/smoke.sh" "${endpoints[$i]}" "${smoke_args[@]}" || failed+=("${names[$i]}")
     echo
 done
 if ((${#failed[@]})); then

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cortex_tools.config_check import check_file
+from cortex_tools.config_check import check_file, check_files
 from cortex_tools.config_check.project import Project
 from cortex_tools.runtime.predictor_loader import load_predictor_class
 
@@ -33,11 +33,20 @@ def test_the_syntax_check_catches_newer_syntax(tmp_path):
 CONFIGS = ["cortex.yaml", "cortex-gpu.yaml"]
 
 
+@pytest.fixture(scope="module")
+def make_check(root):
+    """`make check` on the shipped configs, build check included: one child process
+    builds every API's predictor with the project's model."""
+    return dict(zip(CONFIGS, check_files([root / name for name in CONFIGS], strict=True),
+                    strict=True))
+
+
 @pytest.mark.parametrize("name", CONFIGS)
-def test_config_is_valid_for_cortex_0_17(root, name):
-    result = check_file(root / name, strict=True)
+def test_config_is_valid_for_cortex_0_17(make_check, name):
+    result = make_check[name]
     assert [p.format() for p in result.problems] == []
     assert result.ok
+    assert result.built == len(result.apis)  # every API's predictor built with its model
 
 
 def test_every_cortex_yaml_is_checked(root):
@@ -67,4 +76,4 @@ def test_cortex_deploy_uploads_what_the_api_needs_and_nothing_else(root):
     uploaded = {str(p) for p in Project(root, root / "cortex.yaml").uploaded_files()}
     model_files = {p.relative_to(root).as_posix()
                    for p in (root / "model").rglob("*") if p.is_file()}
-    assert uploaded == {"predictor.py", "requirements.txt"} | model_files
+    assert uploaded == {"predictor.py", "tf_session.py", "requirements.txt"} | model_files

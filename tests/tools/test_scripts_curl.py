@@ -1,8 +1,7 @@
 """scripts/predict.sh and scripts/smoke.sh (bash and curl) against a real local server.
 
-The server runs stub_iris.py, which answers as the template's predictor.py does (a label
-for sample.json, a 400 for anything else) without a model; the real predictor is in
-test_serve_end_to_end.py.
+The servers run a stub predictor (tests/tools/script_stubs.py) that answers any JSON
+object without a model; the project's own predictor is served in tests/template.
 """
 
 from __future__ import annotations
@@ -10,30 +9,32 @@ from __future__ import annotations
 import json
 import os
 import socket
+from pathlib import Path
 
 import pytest
 
-from tests.tools.serve_helpers import (
-    FAKE_CORTEX_DIR,
-    ROOT,
-    Server,
-    api,
-    run_script,
-    stub_iris_apis,
-    write_project,
-)
+from tests.tools.script_stubs import GOOD_ANSWER, STUB, stub_apis, write_sample
+from tests.tools.serve_helpers import FAKE_CORTEX_DIR, Server, api, run_script, write_project
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def urls(tmp_path_factory):
-    """An API that answers setosa for sample.json, and one that answers versicolor."""
-    with stub_iris_apis(tmp_path_factory.mktemp("curl")) as apis:
-        yield [apis["setosa"], apis["versicolor"]]
+    with stub_apis(tmp_path_factory.mktemp("curl")) as apis:
+        yield apis
 
 
 @pytest.fixture(scope="module")
 def url(urls) -> str:
-    return urls[0]
+    return urls["good"]
+
+
+@pytest.fixture
+def sample_dir(tmp_path) -> Path:
+    """A folder with sample.json and sample.expected.json (the good API's answer)."""
+    write_sample(tmp_path)
+    return tmp_path
 
 
 @pytest.fixture
@@ -48,24 +49,25 @@ def closed_port() -> int:
 
 
 @pytest.mark.parametrize("path", ["", "/predict"])
-def test_predict_posts_sample_json(url, path):
-    result = run_script("predict.sh", url + path)
+def test_predict_posts_sample_json_of_the_current_folder(url, sample_dir, path):
+    result = run_script("predict.sh", url + path, cwd=sample_dir)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"label": "setosa", "probabilities": {"setosa": 1.0}}
+    assert json.loads(result.stdout) == GOOD_ANSWER
 
 
-def test_predict_uses_the_templates_sample_json_from_anywhere(url, tmp_path):
+def test_predict_uses_the_projects_sample_json_from_anywhere(url, tmp_path):
     result = run_script("predict.sh", url, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["label"] == "setosa"
+    project_sample = json.loads((ROOT / "sample.json").read_text())
+    assert json.loads(result.stdout)["fields"] == sorted(project_sample)
 
 
 def test_predict_with_a_payload_file_and_a_non_2xx_answer(url, tmp_path):
     payload = tmp_path / "bad.json"
-    payload.write_text('{"sepal_length": "long"}')
+    payload.write_text("[1, 2]")
     result = run_script("predict.sh", url, str(payload))
     assert result.returncode == 1
-    assert json.loads(result.stdout)["error"].startswith("expected numbers")  # still shown
+    assert json.loads(result.stdout)["error"] == "payload must be a JSON object"  # still shown
     assert result.stderr == f"predict.sh: HTTP 400 from {url}\n"
 
 
@@ -100,13 +102,14 @@ def deploy_with_fake(env: dict[str, str], config, *args: str) -> None:
 
 
 def test_predict_finds_the_endpoint_with_cortex_get(url, tmp_path, fake_cortex):
-    config = write_project(tmp_path / "p", [api("iris-classifier", "stub_iris.py")])
+    config = write_project(tmp_path / "p", [api("iris-classifier", "stub.py")],
+                           files={"stub.py": STUB})
     deploy_with_fake(fake_cortex, config, "--env", "aws")
     # On a terminal the real CLI prints "endpoint:" in bold; the script strips that too.
     env = {**fake_cortex, "FAKE_CORTEX_ENDPOINT_iris_classifier": url, "FAKE_CORTEX_COLOR": "1"}
     result = run_script("predict.sh", "--api", "iris-classifier", "--env", "aws", env=env)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["label"] == "setosa"
+    assert json.loads(result.stdout)["answer"] == 1.0
     calls = (tmp_path / "cortex-state" / "calls.log").read_text().splitlines()
     assert calls[-1] == "get iris-classifier --env aws"
 
@@ -121,32 +124,64 @@ def test_predict_with_an_api_that_is_not_deployed(fake_cortex):
 # --- smoke.sh --------------------------------------------------------------------------------
 
 
-def test_smoke_passes(url):
-    result = run_script("smoke.sh", url)
+def test_smoke_passes_and_compares_with_the_expected_answer(url, sample_dir):
+    result = run_script("smoke.sh", url, cwd=sample_dir)
     assert result.returncode == 0, result.stdout
     lines = result.stdout.splitlines()
     assert lines[0] == f"smoke-testing {url}"
     assert lines[1:] == [
         "ok   GET answers the summary",
-        "ok   POST sample.json answers label setosa",
-        "ok   a payload that is not an iris gets 400",
-        "ok   200 requests, 16 at a time, all answer 200",
+        "ok   POST sample.json answers sample.expected.json",
+        "ok   a payload that is not a JSON object gets 400",
+        "ok   200 requests, 16 at a time, all answer 2xx",
         "4 passed, 0 failed",
     ]
 
 
-def test_smoke_fails_on_a_wrong_label(urls):
-    result = run_script("smoke.sh", urls[1])
+def test_smoke_without_an_expected_answer_checks_for_2xx_json(url, tmp_path):
+    write_sample(tmp_path, expected=False)
+    result = run_script("smoke.sh", url, "--requests", "5", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert "ok   POST sample.json answers 2xx with JSON" in result.stdout
+
+
+def test_smoke_takes_numbers_within_its_tolerance(urls, sample_dir):
+    result = run_script("smoke.sh", urls["close"], "--requests", "5", cwd=sample_dir)
+    assert result.returncode == 0, result.stdout
+    tight = run_script("smoke.sh", urls["close"], "--requests", "5", cwd=sample_dir,
+                       env={"SMOKE_RTOL": "1e-7"})
+    assert "FAIL POST sample.json answers sample.expected.json: 1.00001 where 1.0 was " \
+           "expected" in tight.stdout
+
+
+def test_smoke_fails_on_a_different_answer(urls, sample_dir):
+    result = run_script("smoke.sh", urls["wrong"], cwd=sample_dir)
     assert result.returncode == 1
-    assert "FAIL POST sample.json answers label setosa: HTTP 200: " in result.stdout
+    assert ("FAIL POST sample.json answers sample.expected.json: 1.5 where 1.0 was expected; "
+            'got {"answer": 1.5, "fields": ["a", "b"]}') in result.stdout
     assert result.stdout.splitlines()[-1] == "3 passed, 1 failed"
-    assert run_script("smoke.sh", urls[1], "--label", "versicolor").returncode == 0
+
+
+def test_smoke_fails_on_a_different_shape_of_answer(url, tmp_path):
+    write_sample(tmp_path)
+    (tmp_path / "sample.expected.json").write_text('{"answer": 1.0}')
+    result = run_script("smoke.sh", url, "--requests", "5", cwd=tmp_path)
+    assert "FAIL POST sample.json answers sample.expected.json: , where } was expected" \
+        in result.stdout and result.returncode == 1
+
+
+def test_smoke_with_a_named_expected_file(urls, sample_dir, tmp_path):
+    other = tmp_path / "other.json"
+    other.write_text('{"answer": 1.5, "fields": ["a", "b"]}')
+    result = run_script("smoke.sh", urls["wrong"], "--expected", str(other), "--requests", "5",
+                        cwd=sample_dir)
+    assert result.returncode == 0, result.stdout
 
 
 def test_smoke_with_no_server(closed_port):
     result = run_script("smoke.sh", f"http://127.0.0.1:{closed_port}", "--requests", "5")
     assert result.returncode == 1
-    assert "FAIL 5 requests, 16 at a time, all answer 200: 0 x 200, 5 x no answer" \
+    assert "FAIL 5 requests, 16 at a time, all answer 2xx: 0 x 2xx, 5 x no answer" \
         in result.stdout
     assert result.stdout.splitlines()[-1] == "0 passed, 4 failed"
 
@@ -160,18 +195,21 @@ def test_smoke_burst_counts_what_is_not_200(tmp_path):
     with Server(config) as server:
         result = run_script("smoke.sh", server.url, "--requests", "32", "--concurrency", "16")
     line = next(li for li in result.stdout.splitlines() if "32 requests" in li)
-    assert line.startswith("FAIL 32 requests, 16 at a time, all answer 200: ")
+    assert line.startswith("FAIL 32 requests, 16 at a time, all answer 2xx: ")
     assert " x HTTP 503" in line
     assert result.returncode == 1
 
 
-def test_smoke_usage_errors():
+def test_smoke_usage_errors(tmp_path):
     assert run_script("smoke.sh", "--requests", "0").returncode == 2
     assert run_script("smoke.sh", "a", "b").returncode == 2
+    missing = run_script("smoke.sh", "--expected", str(tmp_path / "nope.json"))
+    assert missing.returncode == 2 and "expected answer file not found" in missing.stderr
 
 
-def test_scripts_need_no_python():
+def test_scripts_need_no_python_and_know_no_model():
     for name in ("predict.sh", "smoke.sh", "deploy.sh"):
         text = (ROOT / "scripts" / name).read_text()
         assert text.startswith("#!/usr/bin/env bash\n")
-        assert "python" not in text.lower()
+        for word in ("python", "iris", "setosa", "label"):
+            assert word not in text.lower(), (name, word)

@@ -1,7 +1,8 @@
 """scripts/deploy.sh against a stand-in `cortex` (tests/fake_cortex/cortex), not Cortex.
 
 The stand-in prints what Cortex 0.17.1's CLI prints for `deploy` and `get NAME`; its
-endpoints point at a real local server (stub_iris.py), so deploy.sh's smoke tests run.
+endpoints point at real local servers (tests/tools/script_stubs.py), so deploy.sh's smoke
+tests run, with the project's sample.json and sample.expected.json.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ import os
 
 import pytest
 
-from tests.tools.serve_helpers import FAKE_CORTEX_DIR, run_script, stub_iris_apis
+from tests.tools.script_stubs import stub_apis, write_sample
+from tests.tools.serve_helpers import FAKE_CORTEX_DIR, run_script
 
 
 @pytest.fixture(scope="module")
 def urls(tmp_path_factory):
-    with stub_iris_apis(tmp_path_factory.mktemp("deploy-servers")) as apis:
-        yield {"good": apis["setosa"], "wrong_label": apis["versicolor"]}
+    with stub_apis(tmp_path_factory.mktemp("deploy-servers")) as apis:
+        yield apis
 
 
 @pytest.fixture
@@ -36,6 +38,7 @@ def project(tmp_path):
         "    path: predictor.py\n"
         '  name: "iris-classifier-4"\n'
     )
+    write_sample(folder)
     return folder
 
 
@@ -58,11 +61,13 @@ def calls(env) -> list[str]:
     return open(os.path.join(env["FAKE_CORTEX_STATE"], "calls.log")).read().splitlines()
 
 
-def test_deploy_waits_for_live_then_smoke_tests_each_api(project, cortex_env, urls):
-    result = run_script("deploy.sh", "cortex.yaml", "--env", "aws", env=cortex_env, cwd=project)
+def test_deploy_waits_for_live_then_smoke_tests_each_api(project, cortex_env, urls, tmp_path):
+    # From another folder: the smoke tests take the config's project's sample.json.
+    result = run_script("deploy.sh", str(project / "cortex.yaml"), "--env", "aws",
+                        env=cortex_env, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert calls(cortex_env) == [
-        "deploy cortex.yaml --env aws",
+        f"deploy {project / 'cortex.yaml'} --env aws",
         *["get iris-classifier --env aws"] * 3,
         *["get iris-classifier-4 --env aws"] * 3,
     ]
@@ -71,6 +76,7 @@ def test_deploy_waits_for_live_then_smoke_tests_each_api(project, cortex_env, ur
     assert "deploy.sh: iris-classifier: updating; waiting" in out
     assert f"deploy.sh: iris-classifier is live at {urls['good']}\n" in out
     assert f"deploy.sh: iris-classifier-4 is live at {urls['good']}/predict\n" in out
+    assert out.count("ok   POST sample.json answers sample.expected.json") == 2
     assert out.count("4 passed, 0 failed") == 2
     assert out.splitlines()[-1] == (
         "deploy.sh: 2 API(s) live and smoke-tested: iris-classifier iris-classifier-4")
@@ -91,7 +97,7 @@ def test_deploy_without_env_uses_cortex_default(project, cortex_env):
 
 
 def test_deploy_fails_when_a_smoke_test_fails(project, cortex_env, urls):
-    env = {**cortex_env, "FAKE_CORTEX_ENDPOINT_iris_classifier_4": urls["wrong_label"]}
+    env = {**cortex_env, "FAKE_CORTEX_ENDPOINT_iris_classifier_4": urls["wrong"]}
     result = run_script("deploy.sh", "--env", "aws", env=env, cwd=project)
     assert result.returncode == 1
     assert "4 passed, 0 failed" in result.stdout and "3 passed, 1 failed" in result.stdout

@@ -25,6 +25,7 @@ from cortex_tools.runtime.predictor_loader import build_predictor, load_predicto
 
 SAMPLE = "sample.json"
 SAMPLES_DIR = "samples"
+EXPECTED_SUFFIX = ".expected.json"  # the answers smoke.sh expects (make expected)
 CONFIG_GLOB = "cortex*.yaml"
 
 
@@ -54,7 +55,8 @@ def payloads(project_dir: Path) -> list[Payload]:
     """sample.json, then each samples/*.json in name order: the payloads a user says their
     API answers."""
     root = Path(project_dir)
-    files = [root / SAMPLE, *sorted((root / SAMPLES_DIR).glob("*.json"))]
+    files = [root / SAMPLE, *sorted(f for f in (root / SAMPLES_DIR).glob("*.json")
+                                    if not f.name.endswith(EXPECTED_SUFFIX))]
     return [Payload(str(f.relative_to(root)), json.loads(f.read_text()))
             for f in files if f.is_file()]
 
