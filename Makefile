@@ -1,10 +1,15 @@
-# Two commands a person needs: `make serve` and `make test`.
-# Each sets up .venv on first use (Python deps pinned in requirements-dev.txt) and reuses it after.
+# Two commands a person needs: `make serve` and `make test` (README).
+# Each sets up .venv on first use (the pinned requirements-dev.txt and the tools/ package,
+# editable) and reuses it after; `make clean` removes it.
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-READY  := $(VENV)/.ready-$(shell cat requirements-dev.txt tools/pyproject.toml | cksum | cut -d' ' -f1)
+# The tools need TensorFlow 2.21, whose wheels exist for Python 3.10 to 3.13.
+PY_OK  := import sys; sys.exit(not (3, 10) <= sys.version_info[:2] <= (3, 13))
+PY_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+# .venv is ready for these requirements and this Python; another Python makes it anew.
+READY  := $(VENV)/.ready-$(shell cat requirements-dev.txt tools/pyproject.toml | cksum | cut -d' ' -f1)-$(PY_VERSION)
 
 CONFIG ?= cortex.yaml
 API    ?=
@@ -13,9 +18,15 @@ HOST   ?= 127.0.0.1
 THREADS ?=
 WORKERS ?=
 
-.PHONY: test serve check bench lint model clean wrk
+.PHONY: test serve check lint bench expected model remove-example clean wrk
 
 $(READY): requirements-dev.txt tools/pyproject.toml
+	@$(PYTHON) -c '$(PY_OK)' 2>/dev/null || { \
+	  echo "error: $(PYTHON) is $(if $(PY_VERSION),Python $(PY_VERSION),not found); the local tools need Python 3.10 to 3.13. Install one and point make at it, e.g. make test PYTHON=python3.12"; \
+	  exit 1; }
+	@if [ -x $(PY) ] && [ "$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')" != "$(PY_VERSION)" ]; then \
+	  echo "$(VENV) was made by another Python: making it anew with $(PYTHON) ($(PY_VERSION))"; \
+	  rm -rf $(VENV); fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -29,20 +40,23 @@ test: $(READY) wrk lint check
 	  if [ $$rc = 5 ] && [ -n "$(strip $(PYTEST_ARGS))" ]; then echo "no test matches: $(PYTEST_ARGS)"; \
 	  else exit $$rc; fi; }
 
-# The load generator of the benchmarks (and of their test): Debian's wrk.
+# The load generator of the benchmarks (and of their test in make test): Debian's wrk.
+# Installed here, visibly, when missing and run as root; else the line says what to run.
 wrk:
 	@command -v wrk >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    echo "installing wrk (apt-get install wrk)"; \
+	    echo "wrk is missing: installing it (apt-get install wrk)"; \
 	    apt-get update -qq && apt-get install -y -qq wrk >/dev/null; \
 	  else \
-	    echo "wrk is missing: run 'sudo apt-get install wrk' (Debian/Ubuntu) or 'brew install wrk'"; \
+	    echo "error: wrk is missing (make bench and its test need it): run 'sudo apt-get install wrk' (Debian/Ubuntu) or 'brew install wrk'"; \
 	    exit 1; \
 	  fi; }
 
+UPLOADED_PY := predictor.py tf_session.py
+
 lint: $(READY)
 	$(PY) -m ruff check .
-	$(VENV)/bin/vermin --quiet --no-tips --violations -t=3.6- predictor.py
+	$(VENV)/bin/vermin --quiet --no-tips --violations -t=3.6- $(UPLOADED_PY)
 
 SERVE_ARGS = --config "$(CONFIG)" --host "$(HOST)" $(if $(API),--api "$(API)") \
 	$(if $(PORT),--port "$(PORT)") $(if $(THREADS),--threads "$(THREADS)") \
@@ -52,21 +66,37 @@ SERVE_ARGS = --config "$(CONFIG)" --host "$(HOST)" $(if $(API),--api "$(API)") \
 serve: $(READY)
 	$(PY) -m cortex_tools.runtime $(strip $(SERVE_ARGS))
 
-# Check configs with Cortex 0.17's rules plus the template's own, before `cortex deploy`.
-# `make check` checks every cortex*.yaml; `make check CONFIG="a.yaml b.yaml"` the files named.
+# Check configs with Cortex 0.17's rules plus the template's own (each API's predictor is
+# built, as a worker builds it), before `cortex deploy`. `make check` checks every
+# cortex*.yaml; `make check CONFIG="a.yaml b.yaml"` the files named.
+CHECKED = $(if $(filter command line environment,$(origin CONFIG)),$(CONFIG))
 check: $(READY)
-	$(PY) -m cortex_tools.config_check $(if $(filter command line environment,$(origin CONFIG)),$(CONFIG))
+	$(PY) -m cortex_tools.config_check $(CHECKED)
 
-# Measure strategies, model, HTTP floors and the served API: writes
-# $(BENCH_OUT)/{report.md,summary.json,*.png}; QUICK=1: fewer repeats, under 2 minutes.
-# bench/results is yours (git ignores it); the committed reference is example/bench-reference.
+# Write sample.expected.json (and samples/*.expected.json): the API's answers, which
+# scripts/smoke.sh then expects from the served or deployed API.
+expected: $(READY)
+	$(PY) -m cortex_tools.expected --config "$(CONFIG)" $(if $(API),--api "$(API)")
+
+# Which threads, workers, strategy and batching serve CONFIG's API fastest here: writes
+# $(BENCH_OUT)/report.md; QUICK=1: a few settings, under 2 minutes. bench/results is
+# yours (git ignores it); the bundled model's reference is example/bench-reference.
 BENCH_OUT ?= bench/results
 bench: $(READY) wrk
-	$(PY) -m cortex_tools.bench --out $(BENCH_OUT) $(if $(QUICK),--quick)
+	$(PY) -m cortex_tools.bench --config "$(CONFIG)" $(if $(API),--api "$(API)") \
+	  --out $(BENCH_OUT) $(if $(QUICK),--quick)
 
-# Re-create model/ from example/iris.csv (deterministic).
+# Re-create model/ from the example's data (deterministic).
 model: $(READY)
+	@test -f example/export_model.py || { echo "error: the iris example is removed; model/ is yours now"; exit 1; }
 	$(PY) example/export_model.py --data example/iris.csv --out model
 
+# The first step of putting in your own model (README): removes the iris example's
+# sources, its tests, its expected answer and its reference benchmark. model/,
+# predictor.py and sample.json stay until you replace them.
+remove-example:
+	rm -rf example tests/example sample.expected.json samples/*.expected.json
+	@echo "removed the iris example; next: README, 'Put in your own model', step 2"
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache tools/*.egg-info
