@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from cortex_tools.config_check import check_file, check_files
+from cortex_tools import project
+from cortex_tools.config_check import check_files
 from cortex_tools.config_check.project import Project
 from cortex_tools.runtime.predictor_loader import load_predictor_class
+from tests.conftest import ROOT
 
 VERMIN = [str(Path(sys.executable).with_name("vermin")), "--no-tips", "--violations", "-t=3.6-"]
 
@@ -18,8 +20,15 @@ def test_predictor_passes_cortex_class_rules(root):
     assert predictor_class.__name__ == "PythonPredictor"
 
 
-def test_predictor_is_python_3_6_syntax(root):
-    done = subprocess.run([*VERMIN, "predictor.py"], cwd=root, capture_output=True, text=True)
+def uploaded_python(root) -> list[str]:
+    return sorted(str(p) for p in Project(root, root / "cortex.yaml").uploaded_files()
+                  if p.suffix == ".py")
+
+
+def test_uploaded_python_is_python_3_6_syntax(root):
+    files = uploaded_python(root)
+    assert {"predictor.py", "tf_session.py"} <= set(files)
+    done = subprocess.run([*VERMIN, *files], cwd=root, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -30,7 +39,7 @@ def test_the_syntax_check_catches_newer_syntax(tmp_path):
     assert done.returncode != 0 and "3.8" in done.stdout
 
 
-CONFIGS = ["cortex.yaml", "cortex-gpu.yaml"]
+CONFIGS = [path.name for path in project.config_files(ROOT)]
 
 
 @pytest.fixture(scope="module")
@@ -47,23 +56,6 @@ def test_config_is_valid_for_cortex_0_17(make_check, name):
     assert [p.format() for p in result.problems] == []
     assert result.ok
     assert result.built == len(result.apis)  # every API's predictor built with its model
-
-
-def test_every_cortex_yaml_is_checked(root):
-    assert sorted(p.name for p in root.glob("cortex*.yaml")) == sorted(CONFIGS)
-
-
-@pytest.mark.parametrize(("name", "gpus"), [("cortex.yaml", 0), ("cortex-gpu.yaml", 1)])
-def test_variants_cover_one_and_many_threads_with_both_strategies(root, name, gpus):
-    apis = check_file(root / name).apis
-    shapes = {(api["autoscaling"]["threads_per_worker"] > 1,
-               api["predictor"]["config"]["session_strategy"]) for api in apis}
-    assert shapes == {(False, "once_per_thread"), (True, "per_request")}
-    for api in apis:
-        assert api["compute"]["gpu"] == gpus
-        scaling = api["autoscaling"]
-        assert scaling["target_replica_concurrency"] == (
-            scaling["workers_per_replica"] * scaling["threads_per_worker"])
 
 
 def test_requirements_never_reinstall_tensorflow(root):

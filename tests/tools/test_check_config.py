@@ -1,7 +1,14 @@
-"""cortex_tools.config_check: one broken config per rule, valid edge cases, defaults, the CLI."""
+"""cortex_tools.config_check: one broken config per rule, valid edge cases, defaults, the CLI.
+
+The static checks only (check_file builds nothing); the build check has its own module,
+test_check_config_build.py, and the agreement of the format rules with tf_session's,
+test_check_config_models.py.
+"""
 
 from __future__ import annotations
 
+import ast
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -10,20 +17,53 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from cortex_tools.config_check import Problem, check_file
+from cortex_tools.config_check import Problem, Result, check_file, check_files
 from cortex_tools.config_check.schema import API_SCHEMA
+from cortex_tools.runtime.errors import PredictorError
+from cortex_tools.runtime.predictor_loader import load_predictor_class
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = ("-m", "cortex_tools.config_check")
 MARK = "# <-"  # marks the line a case expects its message on
 
-PREDICTOR = '''SESSION_STRATEGIES = ("per_request", "once_per_thread")
+# A template predictor: it imports from the tf_session.py beside it (the project's own).
+PREDICTOR = '''from tf_session import load_model
 
 
 class PythonPredictor:
     def __init__(self, config):
-        self.config = config
+        self.model = load_model(config)
+
+    def predict(self, payload):
+        return payload
 '''
+OWN_PREDICTOR = PREDICTOR.replace("from tf_session import load_model", "load_model = dict")
+
+
+def _config_schema() -> dict:
+    """tf_session.py's CONFIG_SCHEMA, read as the checker reads it (importing tf_session
+    would import TensorFlow): the messages quote its descriptions."""
+    tree = ast.parse((ROOT / "tf_session.py").read_text())
+    literals = {target.id: node.value for node in tree.body if isinstance(node, ast.Assign)
+                for target in node.targets if isinstance(target, ast.Name)}
+    return ast.literal_eval(literals["CONFIG_SCHEMA"])
+
+
+CONFIG_SCHEMA = _config_schema()
+
+
+def described(*path: str) -> str:
+    """The description of predictor.config key `path` in CONFIG_SCHEMA."""
+    schema = CONFIG_SCHEMA
+    for key in path:
+        schema = schema["properties"][key]
+    return schema["description"]
+
+
+MODEL = described("model")
+ACCEPTED = ("a SavedModel folder (holding saved_model.pb), a frozen GraphDef file (.pb), or "
+            "a TF1 checkpoint (a folder holding a `checkpoint` file, or a prefix PREFIX "
+            "beside PREFIX.meta, PREFIX.index and PREFIX.data-*)")  # tf_session.ACCEPTED
 
 # Lines 1-5: a valid API. Lines appended with 4 spaces continue `predictor`, with 2
 # spaces they add a section to the API.
@@ -53,6 +93,7 @@ def api_config(*lines: str) -> str:
 def project(tmp_path: Path):
     """A project folder with the template's predictor, a SavedModel and a package."""
     (tmp_path / "predictor.py").write_text(PREDICTOR)
+    shutil.copy(ROOT / "tf_session.py", tmp_path / "tf_session.py")
     (tmp_path / "model" / "variables").mkdir(parents=True)
     (tmp_path / "model" / "saved_model.pb").write_bytes(b"pb")
     (tmp_path / "model" / "variables" / "variables.index").write_bytes(b"index")
@@ -68,6 +109,13 @@ def project(tmp_path: Path):
         return path
 
     return write
+
+
+def make_check(path: Path, strict: bool = False) -> Result:
+    """`make check --no-build` on one file: its rules and the project files' (the class rules
+    on each predictor, requirements.txt)."""
+    (result,) = check_files([path], strict=strict, build=False)
+    return result
 
 
 @dataclass(frozen=True)
@@ -335,40 +383,194 @@ BROKEN = [
     case(api("  replicas: 2  # <-"), "replicas", "unknown key (keys here: name, endpoint, "
          "local_port, predictor, monitoring, compute, autoscaling, update_strategy)",
          id="api-unknown-key-no-match"),
-    # --- template-aware -------------------------------------------------------------------
+    # --- template-aware: predictor.config against tf_session.py's CONFIG_SCHEMA ----------
     case(HEAD.replace("session_strategy: per_request}", "session_strategy: per_thread}  # <-"),
          "predictor.config.session_strategy",
-         '"per_thread" is not one of the choices (per_request or once_per_thread, as '
-         "predictor.py offers)", id="template-session_strategy-not-offered"),
+         '"per_thread" is not one of the choices (per_request or once_per_thread)',
+         id="template-session_strategy-not-offered"),
     case(HEAD.replace("session_strategy: per_request}", "session_strategy: 1}  # <-"),
          "predictor.config.session_strategy",
-         "1 is an integer (per_request or once_per_thread, as predictor.py offers)",
+         "1 is an integer (per_request or once_per_thread)",
          id="template-session_strategy-not-string"),
     case(HEAD.replace("config: {model: model, session_strategy: per_request}",
                       "config: {model: model}  # <-"), "predictor.config.session_strategy",
-         "is missing (per_request or once_per_thread, as predictor.py offers)",
-         id="template-session_strategy-missing"),
+         "is missing (per_request or once_per_thread)", id="template-session_strategy-missing"),
     case(HEAD.replace("config: {model: model, session_strategy: per_request}",
                       "config: {session_strategy: per_request}  # <-"), "predictor.config.model",
-         "is missing (a SavedModel folder in the project, or an s3:// URL)",
-         id="template-model-missing"),
+         f"is missing ({MODEL})", id="template-model-missing"),
+    case(api_config("      signature: ''  # <-"), "predictor.config.signature",
+         f"is empty ({described('signature')})", id="template-signature-empty"),
+    case(api_config("      inputs: [x]  # <-"), "predictor.config.inputs",
+         f"is a list ({described('inputs')})", id="template-inputs-list"),
+    case(api_config("      inputs: {x: 1}  # <-"), "predictor.config.inputs.x",
+         "1 is an integer (a tensor name)", id="template-inputs-not-a-name"),
+    case(api_config("      outputs: {y: ''}  # <-"), "predictor.config.outputs.y",
+         "is empty (a tensor name)", id="template-outputs-empty-name"),
+    # --- template-aware: server_side_batching (issue 12) ---------------------------------
+    case(api_config("      server_side_batching: 8  # <-"),
+         "predictor.config.server_side_batching",
+         f"8 is an integer ({described('server_side_batching')})",
+         id="template-batching-not-a-mapping"),
+    case(api_config("      server_side_batching: {batch_interval: 2ms}  # <-"),
+         "predictor.config.server_side_batching.max_batch_size",
+         f"is missing ({described('server_side_batching', 'max_batch_size')})",
+         id="template-batching-size-missing"),
+    case(api_config("      server_side_batching: {max_batch_size: 0}  # <-"),
+         "predictor.config.server_side_batching.max_batch_size",
+         f"0 is too small ({described('server_side_batching', 'max_batch_size')})",
+         id="template-batching-size-zero"),
+    case(api_config("      server_side_batching: {max_batch_size: 2.0}  # <-",
+                    "  autoscaling: {threads_per_worker: 2}"),
+         "predictor.config.server_side_batching.max_batch_size",
+         f"2.0 is a decimal number ({described('server_side_batching', 'max_batch_size')})",
+         id="template-batching-size-decimal"),
+    case(api_config("      server_side_batching:", "        max_batch_size: 8  # <-",
+                    "  autoscaling: {threads_per_worker: 4}"),
+         "predictor.config.server_side_batching.max_batch_size",
+         "8 is more than autoscaling.threads_per_worker = 4: a batch can never fill, since "
+         "each of a worker's threads brings one request at a time (max_batch_size <= "
+         "threads_per_worker; lower it, or raise threads_per_worker)",
+         id="template-batching-size-above-threads"),
+    case(api_config("      server_side_batching: {max_batch_size: 1, batch_interval: 0.5}  # <-"),
+         "predictor.config.server_side_batching.batch_interval",
+         f"0.5 is too large ({described('server_side_batching', 'batch_interval')})",
+         id="template-batching-interval-seconds-too-large"),
+    case(api_config("      server_side_batching: {max_batch_size: 1, batch_interval: 200ms}  # <-"),
+         "predictor.config.server_side_batching.batch_interval",
+         f'"200ms" is too large ({described("server_side_batching", "batch_interval")})',
+         id="template-batching-interval-text-too-large"),
+    case(api_config("      server_side_batching: {max_batch_size: 1, batch_interval: -1}  # <-"),
+         "predictor.config.server_side_batching.batch_interval",
+         f"-1 is too small ({described('server_side_batching', 'batch_interval')})",
+         id="template-batching-interval-negative"),
+    case(api_config("      server_side_batching: {max_batch_size: 1, batch_interval: 2 min}  # <-"),
+         "predictor.config.server_side_batching.batch_interval",
+         f'"2 min" is not a duration ({described("server_side_batching", "batch_interval")})',
+         id="template-batching-interval-not-a-duration"),
+    case(api_config("      server_side_batching: {max_batch_size: 1, batch_interval: true}  # <-"),
+         "predictor.config.server_side_batching.batch_interval",
+         f"true is a boolean ({described('server_side_batching', 'batch_interval')})",
+         id="template-batching-interval-boolean"),
+    case(api_config("      server_side_batching: {max_batch_size: 1, max_batch: 2}  # <-"),
+         "predictor.config.server_side_batching.max_batch",
+         "unknown key (did you mean max_batch_size?)", id="template-batching-unknown-key"),
+    # --- template-aware: the model and its format (tf_session.find_model's rules) ---------
     case(HEAD.replace("model: model,", "model: modle,  # <-\n     "), "predictor.config.model",
-         '"modle" does not exist (a SavedModel folder in the project, or an s3:// URL)',
-         id="template-model-not-found"),
+         f'"modle" does not exist ({MODEL})', id="template-model-not-found"),
     case(HEAD.replace("model: model,", "model: src,  # <-\n     "), "predictor.config.model",
-         '"src" has no saved_model.pb (a SavedModel folder in the project, or an s3:// URL)',
-         id="template-model-not-saved-model"),
+         f'"src" is a folder holding helpers.py ({ACCEPTED})', id="template-model-not-a-model"),
+    case(HEAD.replace("model: model,", "model: graphs,  # <-\n     "),
+         "predictor.config.model", '"graphs" is a folder holding frozen.pb (for a frozen '
+         f"graph, name the file: graphs/frozen.pb) ({ACCEPTED})",
+         files={"graphs/frozen.pb": "pb"}, id="template-model-folder-of-a-graph"),
+    case(HEAD.replace("model: model,", "model: model/saved_model.pb,  # <-\n     "),
+         "predictor.config.model", '"model/saved_model.pb" is the SavedModel\'s own file: '
+         f"name its folder, model ({ACCEPTED})", id="template-model-saved-model-file"),
+    case(HEAD.replace("model: model,", "model: src/helpers.py,  # <-\n     "),
+         "predictor.config.model", '"src/helpers.py" is a file that is neither .pb nor a '
+         f"checkpoint's .meta ({ACCEPTED})", id="template-model-other-file"),
     case(HEAD.replace("model: model,", "model: model,  # <-\n     "),
-         "predictor.config.model", '"model" is left out of the upload by .cortexignore (a '
-         "SavedModel folder in the project, or an s3:// URL)",
+         "predictor.config.model", f'"model" is left out of the upload by .cortexignore ({MODEL})',
          files={".cortexignore": "# big files\nmodel/\n"}, id="template-model-cortexignored"),
+    case(HEAD.replace("model: model,", "model: model,  # <-\n     "),
+         "predictor.config.model", '"model" has model/variables/variables.index, which is '
+         "left out of the upload by .cortexignore (every file TensorFlow reads of a SavedModel "
+         "is uploaded)", files={".cortexignore": "*.index\n"},
+         id="template-model-file-cortexignored"),
+    case(HEAD.replace("model: model,", "model: ckpt,  # <-\n     "),
+         "predictor.config.model", '"ckpt" has ckpt/model.data-00000-of-00001, which is left '
+         "out of the upload by .cortexignore (every file TensorFlow reads of a checkpoint is "
+         "uploaded)", files={"ckpt/checkpoint": 'model_checkpoint_path: "/home/me/ckpt/model"\n',
+                             "ckpt/model.meta": "", "ckpt/model.index": "",
+                             "ckpt/model.data-00000-of-00001": "", "ckpt/old.index": "",
+                             ".cortexignore": "*.data-*\n"},
+         id="template-model-checkpoint-data-cortexignored"),
+    case(HEAD.replace("model: model,", "model: frozen.pb, inputs: {x: 'x:0'},  # <-\n     "),
+         "predictor.config.outputs", "is missing (a frozen graph has no signature: "
+         f"{described('outputs')})", files={"frozen.pb": "pb"},
+         id="template-model-frozen-graph-needs-outputs"),
+    case(HEAD.replace("model: model,", "model: ckpt/model, outputs: {y: 'y:0'},  # <-\n     "),
+         "predictor.config.inputs", "is missing (a checkpoint has no signature: "
+         f"{described('inputs')})", files={"ckpt/model.meta": "", "ckpt/model.index": ""},
+         id="template-model-checkpoint-prefix-needs-inputs"),
     case(HEAD.replace("model: model,", "model: 's3:///model',  # <-\n     "),
-         "predictor.config.model", '"s3:///model" has no bucket (s3://bucket/prefix)',
-         id="template-model-s3-no-bucket"),
+         "predictor.config.model", '"s3:///model" has no bucket (s3://bucket/key for a file, '
+         "s3://bucket/prefix/ for a folder)", id="template-model-s3-no-bucket"),
     case(HEAD.replace("model: model,", "model: 'gs://bucket/model',  # <-\n     "),
-         "predictor.config.model", '"gs://bucket/model" is neither a project folder nor an '
-         "s3:// URL (a SavedModel folder in the project, or an s3:// URL)",
-         id="template-model-other-scheme"),
+         "predictor.config.model", '"gs://bucket/model" is neither a path in the project nor '
+         f"an s3:// URL ({MODEL})", id="template-model-other-scheme"),
+    case(HEAD.replace("model: model,", "model: 's3://b/ckpt/model.meta',  # <-\n     "),
+         "predictor.config.model", '"s3://b/ckpt/model.meta" is one file of a checkpoint, and '
+         "from S3 tf_session downloads that one object alone: name the prefix, "
+         "s3://b/ckpt/model, or the folder, s3://b/ckpt/", id="template-model-s3-meta"),
+    case(HEAD.replace("model: model,", "model: 's3://b/ckpt/model.index',  # <-\n     "),
+         "predictor.config.model", '"s3://b/ckpt/model.index" is one file of a checkpoint, and '
+         "from S3 tf_session downloads that one object alone: name the prefix, "
+         "s3://b/ckpt/model, or the folder, s3://b/ckpt/", id="template-model-s3-index"),
+    case(HEAD.replace("model: model,", "model: 's3://b/m/saved_model.pb',  # <-\n     "),
+         "predictor.config.model", '"s3://b/m/saved_model.pb" is the SavedModel\'s own file: '
+         "name its folder, s3://b/m/", id="template-model-s3-saved-model-file"),
+    case(HEAD.replace("model: model,", "model: 's3://b/m/checkpoint',  # <-\n     "),
+         "predictor.config.model", '"s3://b/m/checkpoint" is the checkpoint\'s `checkpoint` '
+         "file: name its folder, s3://b/m/", id="template-model-s3-checkpoint-file"),
+    case(HEAD.replace("model: model,", "model: 's3://b/frozen.pb', inputs: {x: 'x:0'},  # <-\n"
+                      "     "), "predictor.config.outputs", "is missing (a frozen graph has no "
+         f"signature: {described('outputs')}; s3://b/frozen.pb is taken for a frozen graph by "
+         "its name)", id="template-model-s3-frozen-graph-needs-outputs"),
+    case(HEAD.replace("model: model,", "model: 's3://b/train/model.ckpt-100', outputs: {y: "
+                      "'y:0'},  # <-\n     "), "predictor.config.inputs", "is missing (a "
+         f"checkpoint has no signature: {described('inputs')}; s3://b/train/model.ckpt-100 is "
+         "taken for a checkpoint by its name)", id="template-model-s3-checkpoint-needs-inputs"),
+    # --- template-aware: tf_session.py itself ---------------------------------------------
+    case(HEAD.replace("path: predictor.py", "path: predictor.py  # <-"), "predictor.path",
+         "predictor.py imports tf_session, but tf_session.py is left out of the upload by "
+         ".cortexignore (Cortex uploads tf_session.py beside predictor.py)",
+         files={".cortexignore": "tf_session.py\n"}, id="template-tf_session-cortexignored"),
+    case(HEAD.replace("path: predictor.py", "path: predictor.py  # <-"), "predictor.path",
+         "predictor.py imports tf_session, and tf_session.py has a syntax error on line 1 "
+         "(invalid syntax), so Cortex cannot import it", files={"tf_session.py": "def (:\n"},
+         id="template-tf_session-syntax-error"),
+    # --- Cortex's class rules, read with ast -------------------------------------------------
+    case(HEAD.replace("path: predictor.py", "path: broken.py  # <-"), "predictor.path",
+         "broken.py has a syntax error on line 1 (invalid syntax), so Cortex cannot load it "
+         "(valid Python 3.6)", files={"broken.py": "def (:\n"}, id="predictor-syntax-error"),
+    case(HEAD.replace("path: predictor.py", "path: predictor.py  # <-"), "predictor.path",
+         "predictor.py: PythonPredictor class is not defined (a class PythonPredictor with "
+         "__init__(self, config) and predict(self, payload))",
+         files={"predictor.py": PREDICTOR.replace("class PythonPredictor", "class Predictor")},
+         id="predictor-class-not-defined"),
+    case(HEAD.replace("path: predictor.py", "path: predictor.py  # <-"), "predictor.path",
+         'predictor.py:5: invalid signature for function "__init__(self, config, debug)": '
+         '"debug" is not a supported argument (__init__ takes exactly self and config)',
+         files={"predictor.py": PREDICTOR.replace("(self, config)", "(self, config, debug=False)")},
+         id="predictor-init-extra-argument"),
+    case(HEAD.replace("path: predictor.py", "path: predictor.py  # <-"), "predictor.path",
+         'predictor.py:5: invalid signature for function "__init__(self)": "config" is a '
+         "required argument, but was not provided (__init__ takes exactly self and config)",
+         files={"predictor.py": PREDICTOR.replace("(self, config)", "(self)")},
+         id="predictor-init-without-config"),
+    case(HEAD.replace("path: predictor.py", "path: predictor.py  # <-"), "predictor.path",
+         'predictor.py:4: invalid signature for function "__init__(self)": "config" is a '
+         "required argument, but was not provided (__init__ takes exactly self and config)",
+         files={"predictor.py": "import os\n\n\nclass PythonPredictor(object):\n"
+                                "    def predict(self, payload):\n        return payload\n"},
+         id="predictor-init-inherited-from-object"),
+    case(HEAD.replace("path: predictor.py", "path: predictor.py  # <-"), "predictor.path",
+         'predictor.py:8: invalid signature for function "predict(self, body)": "body" is not '
+         "a supported argument (predict takes self, then any of payload, query_params, "
+         "headers)", files={"predictor.py": PREDICTOR.replace("(self, payload)", "(self, body)")},
+         id="predictor-predict-unknown-argument"),
+    case(HEAD.replace("path: predictor.py", "path: predictor.py  # <-"), "predictor.path",
+         'predictor.py:8: invalid signature for function "predict(payload, self)": "self" must '
+         "be the first argument (predict takes self, then any of payload, query_params, "
+         "headers)", files={"predictor.py": PREDICTOR.replace("(self, payload)",
+                                                              "(payload, self)")},
+         id="predictor-predict-self-not-first"),
+    case(HEAD.replace("path: predictor.py", "path: predictor.py  # <-"), "predictor.path",
+         'predictor.py:4: required function "predict" is not defined (predict takes self, then '
+         "any of payload, query_params, headers)",
+         files={"predictor.py": PREDICTOR.split("    def predict", maxsplit=1)[0]},
+         id="predictor-predict-missing"),
     case(api_config("      gpu_memory_fraction: 0  # <-"),
          "predictor.config.gpu_memory_fraction", "0 is too small (a number > 0 and <= 1: the "
          "share of GPU memory each worker process may take)",
@@ -396,7 +598,8 @@ BROKEN = [
          "predictor.config.intra_op_parallelism_threads", "1.5 is a decimal number (an integer "
          ">= 0: threads within one op, 0 lets TensorFlow choose)", id="template-intra_op-decimal"),
     case(api_config("      finalize_graph: 'no'  # <-"), "predictor.config.finalize_graph",
-         '"no" is a string (true or false; default true)', id="template-finalize_graph-string"),
+         f'"no" is a string ({described("finalize_graph")})',
+         id="template-finalize_graph-string"),
     case(api_config("      1: one  # <-"), "predictor.config.1",
          'key 1 is an integer (a string key: quote it, e.g. "1")',
          id="predictor.config-key-not-string"),
@@ -432,6 +635,37 @@ BROKEN = [
 ]
 
 WARNINGS = [
+    case(api_config("      inter_op_paralellism_threads: -1  # <-"),
+         "predictor.config.inter_op_paralellism_threads", "is not a key tf_session.py reads "
+         "(did you mean inter_op_parallelism_threads?)", severity="warning",
+         id="template-misspelt-inter_op"),
+    case(api_config("      finalize_grpah: false  # <-"), "predictor.config.finalize_grpah",
+         "is not a key tf_session.py reads (did you mean finalize_graph?)", severity="warning",
+         id="template-misspelt-finalize_graph"),
+    case(api_config("      server_side_batching: {max_batch_size: 4, batch_interval: 2ms}",
+                    "  autoscaling:", "    workers_per_replica: 2", "    threads_per_worker: 4",
+                    "    target_replica_concurrency: 4  # <-"),
+         "autoscaling.target_replica_concurrency", "4 is less than server_side_batching."
+         "max_batch_size x workers_per_replica = 8: the autoscaler adds replicas until each "
+         "holds about target_replica_concurrency requests, so batches seldom fill and each "
+         "waits out batch_interval (target_replica_concurrency >= 8, or a smaller "
+         "max_batch_size)", severity="warning", id="template-batching-target-too-low"),
+    case(api_config("      server_side_batching: {max_batch_size: 2}",
+                    "  autoscaling: {threads_per_worker: 2, target_replica_concurrency: 1}  # <-"),
+         "autoscaling.target_replica_concurrency", "1 is less than server_side_batching."
+         "max_batch_size x workers_per_replica = 2: the autoscaler adds replicas until each "
+         "holds about target_replica_concurrency requests, so batches seldom fill "
+         "(target_replica_concurrency >= 2, or a smaller max_batch_size)", severity="warning",
+         id="template-batching-target-too-low-no-wait"),
+    case(HEAD.replace("path: predictor.py", "path: predictor.py  # <-"), "predictor.path",
+         "tf_session.py has no literal CONFIG_SCHEMA, so predictor.config is not checked (the "
+         "template's tf_session.py has one)", files={"tf_session.py": "CONFIG_SCHEMA = dict()\n"},
+         severity="warning", id="template-tf_session-without-schema"),
+    case(HEAD.replace("path: predictor.py", "path: predictor.py  # <-"), "predictor.path",
+         "predictor.py: PythonPredictor is bound 2 times (lines 4, 13) and Cortex takes the last "
+         "one (one class PythonPredictor)", files={"predictor.py": PREDICTOR + "\n\n" + PREDICTOR
+                                                    .split("\n", 2)[2]},
+         severity="warning", id="predictor-class-twice"),
     case(api("  autoscaling:", "    min_replicas: 1", "    min_replicas: 2  # <-"),
          "autoscaling.min_replicas", "is written twice in one mapping; the last one wins "
          "(each key once)", severity="warning", id="duplicate-key"),
@@ -447,10 +681,6 @@ WARNINGS = [
          "    model: s3://bucket/model\n", "predictor.type",
          "tensorflow predictors are outside this template (make serve and predictor.py serve "
          "type python)", severity="warning", id="predictor.type-tensorflow"),
-    case(HEAD.replace("path: predictor.py", "path: broken.py  # <-"), "predictor.path",
-         "broken.py has a syntax error on line 1, so session_strategy is not checked (valid "
-         "Python)", files={"broken.py": "def (:\n"}, severity="warning",
-         id="predictor-syntax-error"),
 ]
 
 
@@ -463,12 +693,12 @@ def expected_line(text: str) -> int:
 @pytest.mark.parametrize("c", BROKEN + WARNINGS)
 def test_one_rule_one_message(project, c: Case):
     path = project(c.text, files=c.files)
-    result = check_file(path)
+    result = make_check(path)
     assert [(p.severity, p.line, p.api, p.key, p.message) for p in result.problems] == [
         (c.severity, expected_line(c.text), c.api_name, c.key, c.message)
     ]
     assert result.ok is (c.severity == "warning")
-    assert check_file(path, strict=True).ok is False
+    assert make_check(path, strict=True).ok is False
 
 
 def test_the_table_covers_every_key_of_the_schema():
@@ -483,6 +713,74 @@ def test_the_table_covers_every_key_of_the_schema():
                if any(t == key or t.startswith(key + ".") for t in tested)}
     assert covered == set(keys(API_SCHEMA))
     assert len(BROKEN) >= 40
+
+
+def test_the_table_covers_every_key_of_tf_sessions_config_schema():
+    """Every predictor.config key that tf_session.py reads has a broken case too."""
+    def keys(schema, prefix="predictor.config."):
+        for key, sub in schema.get("properties", {}).items():
+            yield prefix + key
+            yield from keys(sub, prefix + key + ".")
+
+    tested = {param.values[0].key for param in BROKEN}
+    assert {key for key in keys(CONFIG_SCHEMA)
+            if not any(t == key or t.startswith(key + ".") for t in tested)} == set()
+
+
+def test_a_misspelt_required_key_is_named_beside_the_missing_one(project):
+    text = HEAD.replace("session_strategy: per_request}", "sesion_strategy: per_request}")
+    result = make_check(project(text))
+    assert [(p.severity, p.line, p.key, p.message) for p in result.problems] == [
+        ("error", 5, "predictor.config.session_strategy",
+         "is missing (per_request or once_per_thread)"),
+        ("warning", 5, "predictor.config.sesion_strategy",
+         "is not a key tf_session.py reads (did you mean session_strategy?)"),
+    ]
+
+
+@pytest.mark.parametrize("name", ["broken_init_args.py", "broken_predict_args.py",
+                                  "broken_no_class.py"])
+def test_class_rules_say_what_the_runtimes_loader_says(project, name):
+    """Read with ast, the rules give the words the runtime (Cortex's own rules) gives when it
+    loads the file."""
+    source = (ROOT / "tests/tools/serve_predictors" / name).read_text()
+    path = project(HEAD, files={"predictor.py": source})
+    with pytest.raises(PredictorError) as loaded:
+        load_predictor_class(path.parent, "predictor.py")
+    words = str(loaded.value).removeprefix("error in predictor.py: ")
+    (problem,) = make_check(path).problems
+    assert problem.key == "predictor.path" and words in problem.message
+
+
+REQUIREMENTS_ERROR = ("makes pip install TensorFlow over the image's tensorflow 2.1.0 at every "
+                      "container start: slow starts, and on the GPU image a build that does "
+                      "not match its CUDA 10.1 (remove it: the image has TensorFlow)")
+
+
+@pytest.mark.parametrize(("line", "severity", "message"), [
+    pytest.param("tensorflow==2.3.0", "error", f'"tensorflow==2.3.0" {REQUIREMENTS_ERROR}',
+                 id="tensorflow-other-version"),
+    pytest.param("tensorflow", "error", f'"tensorflow" {REQUIREMENTS_ERROR}',
+                 id="tensorflow-unpinned"),
+    pytest.param("TensorFlow_GPU>=2.1  # for the GPU", "error",
+                 f'"TensorFlow_GPU>=2.1" {REQUIREMENTS_ERROR}', id="tensorflow-gpu-spelling"),
+    pytest.param("tensorflow-cpu==2.1.0", "error", f'"tensorflow-cpu==2.1.0" '
+                 f"{REQUIREMENTS_ERROR}", id="tensorflow-cpu"),
+    pytest.param("tf-nightly", "error", f'"tf-nightly" {REQUIREMENTS_ERROR}', id="tf-nightly"),
+    pytest.param("tensorflow @ https://example.com/tensorflow-2.3.0-cp36-none-any.whl", "error",
+                 '"tensorflow @ https://example.com/tensorflow-2.3.0-cp36-none-any.whl" '
+                 f"{REQUIREMENTS_ERROR}", id="tensorflow-direct-reference"),
+    pytest.param("tensorflow == 2.1.0", "warning", '"tensorflow == 2.1.0" is the image\'s own '
+                 "tensorflow 2.1.0, which pip finds installed: the line does nothing (remove "
+                 "it)", id="tensorflow-the-images-own"),
+])
+def test_requirements_never_install_tensorflow(project, line, severity, message):
+    text = f"# the API's own packages\nrequests==2.23.0\n{line}\nnumpy\n"
+    path = project(HEAD, files={"requirements.txt": text})
+    result = make_check(path)
+    assert [(p.severity, p.file, p.line, p.api, p.key, p.message) for p in result.problems] == [
+        (severity, str(path.parent / "requirements.txt"), 3, None, "", message)]
+    assert result.ok is (severity == "warning")
 
 
 VALID = [
@@ -532,20 +830,86 @@ VALID = [
     pytest.param("- &base\n  name: iris\n  predictor:\n    type: python\n    path: predictor.py\n"
                  "    config: {model: model, session_strategy: once_per_thread}\n"
                  "- <<: *base\n  name: iris-copy\n", id="yaml-merge-key"),
+    pytest.param(api_config("      signature: serving_default", "      inputs: {x: 'in/x:0'}",
+                            "      outputs: {y: out/y}", "      my_own_key: [1, 2]",
+                            "      labels_file: labels.txt"), id="template-optional-keys"),
+    pytest.param(api_config("      server_side_batching: {max_batch_size: 4, batch_interval: "
+                            "0.1}", "  autoscaling: {workers_per_replica: 2, threads_per_worker: "
+                            "4}"), id="template-batching-at-bounds"),
+    pytest.param(api_config("      server_side_batching:", "        max_batch_size: 1",
+                            "        batch_interval: 100ms"), id="template-batching-ms"),
+    pytest.param(api_config("      server_side_batching: {max_batch_size: 2, batch_interval: "
+                            "' 500us '}", "  autoscaling: {threads_per_worker: 2, "
+                            "target_replica_concurrency: 2}"), id="template-batching-us"),
+    pytest.param(api_config("      server_side_batching: {max_batch_size: 3, batch_interval: "
+                            "0}", "  autoscaling: {threads_per_worker: 3}"),
+                 id="template-batching-no-wait"),
+    pytest.param(HEAD.replace("model: model,", "model: frozen.pb, inputs: {x: 'x:0'}, outputs: "
+                              "{y: 'y:0'},"), id="template-frozen-graph"),
+    pytest.param(HEAD.replace("model: model,", "model: ckpt, inputs: {x: 'x:0'}, outputs: "
+                              "{y: 'y:0'},"), id="template-checkpoint-folder"),
+    pytest.param(HEAD.replace("model: model,", "model: ckpt/model.meta, inputs: {x: 'x:0'}, "
+                              "outputs: {y: 'y:0'},"), id="template-checkpoint-meta"),
+    pytest.param(HEAD.replace("model: model,", "model: ckpt/model, inputs: {x: 'x:0'}, "
+                              "outputs: {y: 'y:0'},"), id="template-checkpoint-prefix"),
+    pytest.param(HEAD.replace("model: model,", "model: 's3://b/iris/frozen.pb', inputs: {x: "
+                              "'x:0'}, outputs: {y: 'y:0'},"), id="template-s3-frozen-graph"),
+    pytest.param(HEAD.replace("model: model,", "model: 's3://b/iris/',"), id="template-s3-folder"),
+    pytest.param(HEAD.replace("model: model,", "model: 's3://b/iris/ckpt/model',"),
+                 id="template-s3-prefix-of-unknown-form"),
+    pytest.param(HEAD, {"predictor.py": "import tf_session\n\n\nclass PythonPredictor(Base):\n"
+                        "    pass\n"}, id="predictor-inherits-its-methods"),
+    pytest.param(HEAD, {"predictor.py": PREDICTOR.replace(
+        "(self, payload)", "(self, payload, query_params, headers, *, debug=False)")},
+                 id="predictor-every-predict-argument"),
+    pytest.param(HEAD, {"predictor.py": "from serving import PythonPredictor\n"
+                        "import tf_session\n", "serving.py": ""}, id="predictor-class-imported"),
+    pytest.param(HEAD, {"predictor.py": "from tf_session import *\n"},
+                 id="predictor-star-import"),
+    pytest.param(HEAD, {"requirements.txt": "tensorflow-hub==0.8.0\ntensorboard\n"
+                        "# tensorflow==2.3.0\n-r more-requirements.txt\n"},
+                 id="requirements-without-tensorflow"),
 ]
 
+CHECKPOINT_FILES = {"ckpt/checkpoint": 'model_checkpoint_path: "model"\n', "ckpt/model.meta": "",
+                    "ckpt/model.index": "", "ckpt/model.data-00000-of-00001": "",
+                    "frozen.pb": "pb"}
 
-@pytest.mark.parametrize("text", VALID)
-def test_valid_configs_pass(project, text):
-    result = check_file(project(text), strict=True)
+
+@pytest.mark.parametrize(("text", "files"), [
+    param if len(param.values) == 2 else pytest.param(param.values[0], {}, id=param.id)
+    for param in VALID])
+def test_valid_configs_pass(project, text, files):
+    result = make_check(project(text, files={**CHECKPOINT_FILES, **files}), strict=True)
     assert [p.format() for p in result.problems] == []
     assert result.ok
 
 
-def test_a_predictor_without_strategies_is_not_checked_for_them(project):
+def test_a_predictor_without_tf_session_has_a_free_form_config(project):
+    # Its config keys are its own business, even those tf_session reads.
+    path = project(HEAD.replace("per_request", "anything").replace("model: model", "model: 7"),
+                   files={"predictor.py": OWN_PREDICTOR})
+    assert make_check(path, strict=True).ok
+
+
+def test_the_runtime_leaves_class_rules_and_requirements_to_make_check(project):
+    """check_file is what `make serve` loads a config with: its loader then reports a
+    broken class in Cortex's own words, and a local server installs no requirements."""
+    path = project(HEAD, files={"predictor.py": "class Predictor:\n    pass\n",
+                                "requirements.txt": "tensorflow\n"})
+    assert check_file(path).problems == []
+    assert [p.key for p in make_check(path).problems] == ["predictor.path", ""]
+    path = project(HEAD, files={"predictor.py": "def (:\n"})
+    assert [(p.severity, p.message) for p in check_file(path).problems] == [
+        ("warning", "predictor.py has a syntax error on line 1 (invalid syntax), so "
+                    "predictor.config is not checked (valid Python 3.6)")]
+
+
+def test_a_predictor_that_does_not_import_tf_session_is_not_the_templates(project):
     path = project(HEAD.replace("per_request", "anything"),
-                   files={"predictor.py": "class PythonPredictor:\n    pass\n"})
-    assert check_file(path, strict=True).ok
+                   files={"predictor.py": "import tf_session_extra\n" + OWN_PREDICTOR,
+                          "tf_session_extra.py": ""})
+    assert make_check(path, strict=True).ok
 
 
 def test_every_default_is_filled_in(project):
@@ -692,8 +1056,9 @@ def test_shipped_configs_pass():
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, *CLI, *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=60, check=False)
+    # --no-build: these projects' models are stand-ins; test_check_config_build.py builds.
+    return subprocess.run([sys.executable, *CLI, "--no-build", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_cli_ok_lines_for_every_cortex_yaml(project, tmp_path):

@@ -12,7 +12,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .schema import API_SCHEMA, CORTEX_VERSION
+from cortex_tools import CORTEX_VERSION
+
+from .schema import API_SCHEMA
 from .units import number_text
 
 

@@ -40,6 +40,8 @@ class Result:
     strict: bool = False
     problems: list[Problem] = field(default_factory=list)
     apis: list[dict[str, Any]] = field(default_factory=list)
+    built: int = 0  # APIs whose predictor the build check built (passing or not)
+    s3_not_built: int = 0  # template APIs the build check skipped: their model is at s3://
 
     @property
     def errors(self) -> list[Problem]:
@@ -52,6 +54,12 @@ class Result:
     @property
     def ok(self) -> bool:
         return not self.errors and not (self.strict and self.warnings)
+
+    def sort(self) -> None:
+        """File order: the config file's problems first (one without a line, about the whole
+        file, before the others), then other files' (requirements.txt), each by line."""
+        config = str(self.path)
+        self.problems.sort(key=lambda p: (p.file != config, p.file, p.line or 0))
 
 
 class ApiScope:

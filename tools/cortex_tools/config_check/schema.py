@@ -287,6 +287,9 @@ def _strict_integer(checker, instance) -> bool:
     return isinstance(instance, int) and not isinstance(instance, bool)
 
 
+# Also predictor.config's checker: tf_session's "integer" refuses 2.0 and booleans too.
+TYPE_CHECKER = Draft202012Validator.TYPE_CHECKER.redefine("integer", _strict_integer)
+
 Validator = validators.extend(
     Draft202012Validator,
     validators={
@@ -297,6 +300,6 @@ Validator = validators.extend(
         "x-reserved-prefix": _reserved_prefix,
         "x-string-keys": _string_keys,
     },
-    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _strict_integer),
+    type_checker=TYPE_CHECKER,
 )
 API_VALIDATOR = Validator(API_SCHEMA)

@@ -1,34 +1,49 @@
-"""Checks Cortex cannot make, because they depend on what this template's predictor needs.
+"""Checks Cortex cannot make before a deploy, because they depend on the API's predictor.
 
-- `predictor.config` is what predictor.py reads: `session_strategy` must be one of the
-  predictor's SESSION_STRATEGIES (read with `ast`: importing it would import
-  TensorFlow), and `model` a SavedModel folder that is uploaded, or an s3:// URL.
+- Cortex's class rules on predictor.path, read with ast (predictor_class): every python
+  predictor, since Cortex only finds them when the API starts. `make check` only
+  (class_rules=True): the runtime loads the class itself and says the same in Cortex's
+  own words.
+- A template predictor (tf_session.py beside it, and imported: machinery) takes the
+  predictor.config that tf_session.py's CONFIG_SCHEMA states (predictor_config) and a
+  model tf_session can load, uploaded (model_location). Any other predictor's config is
+  free-form.
 - A GPU API with workers_per_replica > 1 runs that many TensorFlow processes on one
   GPU; the first takes all GPU memory unless each one is limited (section 6).
-- A config written for Cortex 0.18 or later is named as such, with the 0.17 spelling.
+- A config written for a later Cortex is named as such, with the target's spelling.
+
+check_api returns where a template predictor's model is (model_location.LOCAL or S3)
+when nothing stood in the way: what the build check (build.py) may build.
 """
 
 from __future__ import annotations
 
 import ast
 import math
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .messages import schema_problems, show
+from cortex_tools import CORTEX_VERSION
+
+from . import model_location, predictor_class, predictor_config
+from .machinery import FILE_NAME, MODULE, Machinery, MachineryError, machinery_beside
+from .messages import show
 from .problems import ApiScope
 from .project import Project
-from .schema import Validator
 
-# Keys that later Cortex versions added or moved: path -> what to write in 0.17 instead.
+RELEASE = ".".join(CORTEX_VERSION.split(".")[:2])  # "0.17": what the messages name
+PATH = ("predictor", "path")
+CONFIG = ("predictor", "config")
+
+# Keys that later Cortex versions added or moved: path -> what to write in the target instead.
 NEWER_KEYS: dict[tuple, tuple[str, str]] = {
-    ("predictor", "threads_per_process"): ("0.18", "0.17 spells it "
+    ("predictor", "threads_per_process"): ("0.18", f"{RELEASE} spells it "
                                                    "autoscaling.threads_per_worker"),
-    ("predictor", "processes_per_replica"): ("0.18", "0.17 spells it "
+    ("predictor", "processes_per_replica"): ("0.18", f"{RELEASE} spells it "
                                                      "autoscaling.workers_per_replica"),
-    ("networking",): ("0.18", "0.17 has endpoint and local_port directly under the API"),
-    ("compute", "inf"): ("0.18", "0.17 has no Inferentia; remove it"),
-    ("kind",): ("0.19", "0.17 APIs have no kind; remove it"),
+    ("networking",): ("0.18", f"{RELEASE} has endpoint and local_port directly under the API"),
+    ("compute", "inf"): ("0.18", f"{RELEASE} has no Inferentia; remove it"),
+    ("kind",): ("0.19", f"{RELEASE} APIs have no kind; remove it"),
 }
 
 
@@ -36,121 +51,58 @@ def newer_cortex_hint(path: tuple) -> str | None:
     if path not in NEWER_KEYS:
         return None
     version, instead = NEWER_KEYS[path]
-    return f"is Cortex {version}+ syntax, not 0.17 ({instead})"
+    return f"is Cortex {version}+ syntax, not {RELEASE} ({instead})"
 
 
-CONFIG_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "model": {"type": "string", "minLength": 1,
-                  "description": "a SavedModel folder in the project, or an s3:// URL"},
-        # predictor.py's session_config(): TensorFlow's ConfigProto fields of these names.
-        "inter_op_parallelism_threads": {
-            "type": "integer", "minimum": -1,
-            "description": "an integer >= -1: -1 runs a graph's ops on the predict thread, "
-                           "0 lets TensorFlow choose",
-        },
-        "intra_op_parallelism_threads": {
-            "type": "integer", "minimum": 0,
-            "description": "an integer >= 0: threads within one op, 0 lets TensorFlow choose",
-        },
-        "gpu_memory_fraction": {
-            "type": "number", "exclusiveMinimum": 0, "maximum": 1,
-            "description": "a number > 0 and <= 1: the share of GPU memory each worker "
-                           "process may take",
-        },
-    },
-}
-
-
-def config_schema(strategies: tuple[str, ...] | None, predictor_path: str) -> dict[str, Any]:
-    """The config schema; stricter when predictor.py is the template's (it has strategies)."""
-    if strategies is None:
-        return CONFIG_SCHEMA
-    allowed = f"{' or '.join(strategies)}, as {predictor_path} offers"
-    properties = {
-        **CONFIG_SCHEMA["properties"],
-        "session_strategy": {"type": "string", "enum": list(strategies), "description": allowed},
-        "finalize_graph": {"type": "boolean", "description": "true or false; default true"},
-    }
-    # The template's PythonPredictor raises in __init__ without these two.
-    return {**CONFIG_SCHEMA, "properties": properties, "required": ["model", "session_strategy"]}
-
-
-def offered_strategies(predictor_file: Path, scope: ApiScope) -> tuple[str, ...] | None:
-    """SESSION_STRATEGIES of predictor.py, or None if it defines none we can read."""
-    try:
-        tree = ast.parse(predictor_file.read_bytes(), filename=str(predictor_file))
-    except (OSError, ValueError):
-        return None
-    except SyntaxError as exc:
-        scope.warning(("predictor", "path"), f"{predictor_file.name} has a syntax error on "
-                      f"line {exc.lineno}, so session_strategy is not checked (valid Python)")
-        return None
-    found = None
-    for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else (
-            [node.target] if isinstance(node, ast.AnnAssign) and node.value else [])
-        if any(isinstance(t, ast.Name) and t.id == "SESSION_STRATEGIES" for t in targets):
-            try:
-                value = ast.literal_eval(node.value)
-            except ValueError:
-                return None
-            ok = isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value)
-            found = tuple(value) if ok and value else None
-    return found
-
-
-def check_api(api: dict[str, Any], scope: ApiScope, project: Project) -> None:
+def check_api(api: dict[str, Any], scope: ApiScope, project: Project,
+              class_rules: bool = True) -> str | None:
     predictor = api.get("predictor")
     if not isinstance(predictor, dict) or scope.is_bad(("predictor",), ("predictor", "type")):
-        return
+        return None
     if predictor.get("type") != "python":  # the template's predictor is a Python one
-        return
+        return None
     config = predictor.get("config")
-    if not isinstance(config, dict) or scope.is_bad(("predictor", "config")):
-        _check_gpu_memory(api, predictor, {}, scope)
-        return
+    config_ok = isinstance(config, dict) and not scope.is_bad(CONFIG)
 
-    strategies = None
+    machinery = None
     path = predictor.get("path")
-    if isinstance(path, str) and not scope.is_bad(("predictor", "path")):
-        strategies = offered_strategies(project.root / path, scope)
-    errors = Validator(config_schema(strategies, path)).iter_errors(config)
-    for sub_path, message in schema_problems(errors, lambda _: None):
-        scope.error(("predictor", "config", *sub_path), message)
+    if isinstance(path, str) and not scope.is_bad(PATH):
+        predictor_file = project.root / path
+        tree = predictor_class.parse(predictor_file, path, scope, fatal=class_rules)
+        if tree is not None:
+            if class_rules:
+                predictor_class.check(tree, path, scope)
+            machinery = _machinery(predictor_file, tree, path, project, scope)
 
-    model_key = ("predictor", "config", "model")
-    if isinstance(config.get("model"), str) and not scope.is_bad(model_key):
-        _check_model(config["model"], project, scope, saved_model=strategies is not None)
-    _check_gpu_memory(api, predictor, config, scope)
+    where = None
+    if machinery is not None and config_ok:
+        predictor_config.check(config, api, machinery, scope)
+        where = model_location.check(config, machinery, project, scope)
+    _check_gpu_memory(api, predictor, config if machinery and config_ok else {}, scope)
+    return where
 
 
-def _check_model(model: str, project: Project, scope: ApiScope, saved_model: bool) -> None:
-    key = ("predictor", "config", "model")
-    allowed = "(a SavedModel folder in the project, or an s3:// URL)"
-    if model.startswith("s3://"):
-        if not model[len("s3://"):].partition("/")[0]:
-            scope.error(key, f"{show(model)} has no bucket (s3://bucket/prefix)")
-        return
-    if "://" in model:
-        scope.error(key, f"{show(model)} is neither a project folder nor an s3:// URL {allowed}")
-        return
-    relative, why = project.locate(model)
-    if relative is None:
-        scope.error(key, f"{show(model)} {why} {allowed}")
-        return
-    target = project.root / relative
-    if not target.exists():
-        scope.error(key, f"{show(model)} does not exist {allowed}")
-        return
-    reason = project.left_out(relative, target.is_dir())
-    if reason is None and target.is_dir() and not project.uploads_any(relative):
-        reason = "has no file that Cortex uploads"
-    if reason is None and saved_model and not (target / "saved_model.pb").is_file():
-        reason = "has no saved_model.pb"
+def _machinery(predictor_file: Path, tree: ast.Module, path: str, project: Project,
+               scope: ApiScope) -> Machinery | None:
+    """The tf_session.py a template predictor imports, readable and uploaded; else None."""
+    try:
+        machinery = machinery_beside(predictor_file, tree)
+    except MachineryError as exc:
+        if exc.fatal:
+            scope.error(PATH, f"{path} imports {MODULE}, and {exc}")
+        else:
+            scope.warning(PATH, str(exc))
+        return None
+    if machinery is None:
+        return None
+    beside = PurePosixPath(path).parent / FILE_NAME
+    relative, _ = project.locate(str(beside))
+    reason = project.left_out(relative, False) if relative is not None else None
     if reason:
-        scope.error(key, f"{show(model)} {reason} {allowed}")
+        scope.error(PATH, f"{path} imports {MODULE}, but {beside} {reason} (Cortex uploads "
+                    f"{FILE_NAME} beside {path})")
+        return None
+    return machinery
 
 
 def _check_gpu_memory(api: dict, predictor: dict, config: dict, scope: ApiScope) -> None:

@@ -1,0 +1,290 @@
+"""make check's build check: real small models, each predictor built in the child process.
+
+One run of the command line (in this process) checks every config of two projects, so the
+whole module starts one child process, which imports TensorFlow once. Each test reads
+its API's lines of that run.
+
+Project a: the template's predictor.py and tf_session.py, with a SavedModel whose only
+signature is "other", a frozen graph and a checkpoint (made here with the local
+TensorFlow), plus two predictors of its own: counting.py (logs each build, so a config
+built twice shows) and raising.py (its __init__ fails outside tf_session). Project b
+holds a counting.py and tf_session.py of its own: builds of several projects in one child
+must each import their own tf_session. Its last API's predictor ends the child process,
+which the run reports for that API.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from cortex_tools.config_check.__main__ import main
+
+ROOT = Path(__file__).resolve().parents[2]
+TENSORS = {"features": "input/features:0", "probabilities": "output/probabilities:0",
+           "classes": "output/classes:0"}
+
+COUNTING = '''import os
+
+import tf_session
+from tf_session import load_model
+
+
+class PythonPredictor:
+    def __init__(self, config):
+        if os.path.dirname(os.path.abspath(tf_session.__file__)) != os.getcwd():
+            raise RuntimeError("tf_session.py of another project: " + tf_session.__file__)
+        with open("builds.log", "a") as log:
+            log.write(config["model"] + "\\n")
+        self.model = load_model(config, inputs=["features"], outputs=["probabilities"])
+
+    def predict(self, payload):
+        return payload
+'''
+RAISING = '''from tf_session import load_model
+
+
+class PythonPredictor:
+    def __init__(self, config):
+        self.labels = config["labels"]
+        self.model = load_model(config)
+
+    def predict(self, payload):
+        return payload
+'''
+EXITING = '''import os
+import sys
+
+import tf_session
+
+
+class PythonPredictor:
+    def __init__(self, config):
+        sys.stderr.write("leaving now\\n")
+        sys.stderr.flush()
+        os._exit(3)
+
+    def predict(self, payload):
+        return payload
+'''
+
+
+def _graph() -> tuple[tf.Graph, dict[str, tf.Tensor]]:
+    """The iris predictor's model in small: features (4 per example) -> probabilities (3),
+    and the class names as a constant."""
+    graph = tf.Graph()
+    with graph.as_default():
+        features = tf.compat.v1.placeholder(tf.float32, [None, 4], name="input/features")
+        weights = tf.compat.v1.Variable(np.full((4, 3), 0.25, np.float32), name="weights",
+                                        use_resource=False)
+        probabilities = tf.nn.softmax(tf.matmul(features, weights), name="output/probabilities")
+        classes = tf.constant([b"setosa", b"versicolor", b"virginica"], name="output/classes")
+    return graph, {"features": features, "probabilities": probabilities, "classes": classes}
+
+
+def _session(graph: tf.Graph) -> tf.compat.v1.Session:
+    sess = tf.compat.v1.Session(graph=graph)
+    with graph.as_default():
+        sess.run(tf.compat.v1.global_variables_initializer())
+    return sess
+
+
+def write_saved_model(folder: Path, signature: str) -> None:
+    graph, tensors = _graph()
+    with graph.as_default(), _session(graph) as sess:
+        definition = tf.compat.v1.saved_model.signature_def_utils.predict_signature_def(
+            inputs={"features": tensors["features"]},
+            outputs={"probabilities": tensors["probabilities"], "classes": tensors["classes"]})
+        builder = tf.compat.v1.saved_model.Builder(str(folder))
+        builder.add_meta_graph_and_variables(
+            sess, [tf.compat.v1.saved_model.tag_constants.SERVING],
+            signature_def_map={signature: definition})
+        builder.save()
+
+
+def write_frozen_graph(path: Path) -> None:
+    graph, _ = _graph()
+    with graph.as_default(), _session(graph) as sess:
+        frozen = tf.compat.v1.graph_util.convert_variables_to_constants(
+            sess, graph.as_graph_def(), ["output/probabilities", "output/classes"])
+    path.write_bytes(frozen.SerializeToString())
+
+
+def write_checkpoint(folder: Path) -> None:
+    graph, _ = _graph()
+    with graph.as_default(), _session(graph) as sess:
+        tf.compat.v1.train.Saver().save(sess, str(folder / "model"))
+
+
+def tensors(*names: str, **renamed: str) -> str:
+    """A flow mapping of predictor.config names to tensor names."""
+    pairs = {name: TENSORS[name] for name in names} | renamed
+    return "{" + ", ".join(f"{name}: '{tensor}'" for name, tensor in pairs.items()) + "}"
+
+
+def api(name: str, model: str, path: str = "predictor.py", **config: str) -> str:
+    lines = [f"- name: {name}", "  predictor:", "    type: python", f"    path: {path}",
+             "    config:", f"      model: {model}", "      session_strategy: per_request"]
+    lines += [f"      {key}: {value}" for key, value in config.items()]
+    return "\n".join(lines) + "\n"
+
+
+IO = {"inputs": tensors("features"), "outputs": tensors("probabilities", "classes")}
+
+# Project a's cortex.yaml: name -> API. Lines are counted in the run's output.
+APIS_A = {
+    "saved-model": api("saved-model", "sm_other", "counting.py"),
+    "saved-model-again": api("saved-model-again", "sm_other", "counting.py"),
+    "no-such-signature": api("no-such-signature", "sm_other", signature="serving_default"),
+    "frozen-graph": api("frozen-graph", "frozen.pb", **IO),
+    "tensor-not-in-graph": api("tensor-not-in-graph", "frozen.pb", inputs=IO["inputs"],
+                               outputs=tensors("classes",
+                                               probabilities="output/probability:0")),
+    "output-not-mapped": api("output-not-mapped", "frozen.pb", inputs=IO["inputs"],
+                             outputs=tensors("probabilities")),
+    "checkpoint": api("checkpoint", "ckpt", **IO),
+    "checkpoint-without-data": api("checkpoint-without-data", "ckpt_no_data/model", **IO),
+    "not-a-graph": api("not-a-graph", "garbage.pb", **IO),
+    "raising": api("raising", "sm_other", "raising.py"),
+    "static-error": api("static-error", "sm_other").replace("per_request", "per_thread"),
+}
+# Project a's cortex-gpu.yaml: the same config as saved-model (built once for both files),
+# and an s3:// model (not built).
+APIS_A_GPU = {
+    "saved-model-gpu": api("saved-model-gpu", "sm_other", "counting.py"),
+    "on-s3": api("on-s3", "s3://bucket/iris/"),
+}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> dict:
+    """One run of `python -m cortex_tools.config_check` over both projects: its exit status,
+    each file's lines, and the projects."""
+    a, b = tmp_path_factory.mktemp("a"), tmp_path_factory.mktemp("b")
+    for project in (a, b):
+        shutil.copy(ROOT / "tf_session.py", project)
+        (project / "counting.py").write_text(COUNTING)
+    shutil.copy(ROOT / "predictor.py", a)
+    (b / "exiting.py").write_text(EXITING)
+    (a / "raising.py").write_text(RAISING)
+    write_saved_model(a / "sm_other", "other")
+    write_frozen_graph(a / "frozen.pb")
+    (a / "garbage.pb").write_bytes(b"not a graph")
+    (a / "ckpt").mkdir()
+    write_checkpoint(a / "ckpt")
+    shutil.copytree(a / "ckpt", a / "ckpt_no_data")
+    for data in (a / "ckpt_no_data").glob("model.data-*"):
+        data.unlink()
+    write_saved_model(b / "sm_other", "other")
+    configs = {a / "cortex.yaml": APIS_A, a / "cortex-gpu.yaml": APIS_A_GPU,
+               b / "cortex.yaml": {"b": api("b", "sm_other", "counting.py"),
+                                   "exits": api("exits", "sm_other", "exiting.py")}}
+    for path, apis in configs.items():
+        path.write_text("".join(apis.values()))
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = main([str(path) for path in configs])
+    lines = out.getvalue().splitlines()
+    return {"status": status, "a": a, "b": b, "lines": lines}
+
+
+def lines_of(run: dict, api_name: str) -> list[str]:
+    return [line.split(f": api {api_name}: ", 1)[1] for line in run["lines"]
+            if f": api {api_name}: " in line]
+
+
+@pytest.mark.parametrize("name", ["saved-model", "saved-model-again", "frozen-graph",
+                                  "checkpoint", "saved-model-gpu", "on-s3"])
+def test_models_that_load_pass(run, name):
+    assert lines_of(run, name) == []
+
+
+def test_each_file_says_what_was_built(run):
+    a, b = run["a"], run["b"]
+    assert run["status"] == 1
+    status_lines = [line for line in run["lines"] if ": api " not in line]
+    assert status_lines == [
+        f"{a / 'cortex.yaml'}: FAILED (7 errors)",
+        f"{a / 'cortex-gpu.yaml'}: OK (2 apis, 1 built, 1 s3:// model not built)",
+        f"{b / 'cortex.yaml'}: FAILED (1 error)"]
+
+
+def test_one_config_is_built_once_whichever_files_share_it(run):
+    # saved-model, saved-model-again (cortex.yaml) and saved-model-gpu (cortex-gpu.yaml)
+    assert (run["a"] / "builds.log").read_text().splitlines() == ["sm_other"]
+
+
+def test_each_project_builds_with_its_own_tf_session(run):
+    assert lines_of(run, "b") == []
+    assert (run["b"] / "builds.log").read_text().splitlines() == ["sm_other"]
+
+
+def test_a_build_that_ends_the_child_process(run):
+    assert lines_of(run, "exits") == [
+        "predictor.path: not built: the build process exited with status 3; it said: leaving "
+        "now (make check --no-build skips building)"]
+
+
+def test_a_signature_the_saved_model_lacks(run):
+    assert lines_of(run, "no-such-signature") == [
+        "predictor.config.model: PythonPredictor(config) raised ModelError: model sm_other has "
+        "no signature 'serving_default'; it has: other (predictor.config signature)"]
+
+
+def test_a_tensor_not_in_the_graph_with_the_closest_names(run):
+    assert lines_of(run, "tensor-not-in-graph") == [
+        "predictor.config.model: PythonPredictor(config) raised ModelError: predictor.config "
+        "outputs probabilities: tensor 'output/probability:0' is not in the graph of frozen.pb; "
+        "closest names: output/probabilities:0, output/classes:0"]
+
+
+def test_a_name_predictor_py_reads_that_the_config_lacks(run):
+    assert lines_of(run, "output-not-mapped") == [
+        "predictor.config.model: PythonPredictor(config) raised ModelError: predictor.py uses "
+        "output 'classes', which predictor.config.outputs for frozen graph frozen.pb lacks (it "
+        "has: probabilities); map it to a tensor in predictor.config, e.g. outputs: {classes: "
+        "'name:0'} (a frozen graph has no signature: name its tensors there)"]
+
+
+def test_a_checkpoint_without_its_data_file(run):
+    assert lines_of(run, "checkpoint-without-data") == [
+        "predictor.config.model: PythonPredictor(config) raised ModelError: checkpoint "
+        "ckpt_no_data/model: the variables' files model.index and model.data-* must be beside "
+        "model.meta"]
+
+
+def test_a_pb_file_that_is_not_a_graph(run):
+    (line,) = lines_of(run, "not-a-graph")
+    assert line.startswith("predictor.config.model: PythonPredictor(config) raised "
+                           "ModelError: model garbage.pb is not a GraphDef (")
+    assert line.endswith("): a frozen graph is a .pb file written with "
+                         "graph_def.SerializeToString()")
+
+
+def test_any_other_failure_of_init_in_cortexs_words(run):
+    assert lines_of(run, "raising") == [
+        "predictor.path: PythonPredictor(config) failed: raising.py: __init__: KeyError: "
+        "'labels': runtime exception"]
+
+
+def test_an_api_with_a_static_error_is_not_built(run):
+    assert lines_of(run, "static-error") == [
+        'predictor.config.session_strategy: "per_thread" is not one of the choices '
+        "(per_request or once_per_thread)"]
+
+
+def test_lines_point_at_the_model_in_the_config(run):
+    a = run["a"]
+    text = "".join(APIS_A.values())
+    before = text.index("- name: no-such-signature")
+    model_line = text.count("\n", 0, text.index("model: sm_other", before)) + 1
+    assert (f"{a / 'cortex.yaml'}:{model_line}: api no-such-signature: predictor.config.model: "
+            "PythonPredictor(config) raised ModelError: model sm_other has no signature "
+            "'serving_default'; it has: other (predictor.config signature)") in run["lines"]

@@ -1,0 +1,91 @@
+"""The child process of the build check (build.py): builds APIs' predictors, reports each.
+
+    python -m cortex_tools.config_check.build_child RESULTS_FILE < jobs.pickle
+
+stdin is a pickled list of jobs, {"config_path", "project_dir", "api"} (the API with its
+defaults filled in). For each job, in order, one JSON line is appended to RESULTS_FILE as
+soon as it is known: {"index": i, "error": null | {"where": "model" | "predictor",
+"message": ...}}. So a crash or a hang costs only the builds after it, and whatever the
+predictor or TensorFlow prints cannot mix with the results.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import pickle
+import sys
+from pathlib import Path
+from typing import Any
+
+MODEL_ERROR = ("tf_session", "ModelError")  # (module, class) of the machinery's error
+PREDICTOR_MODULE = "cortex_predictor"  # the name Cortex loads predictor.py as
+
+
+def main(argv: list[str]) -> int:
+    results_file = Path(argv[1])
+    jobs = pickle.load(sys.stdin.buffer)
+    try:
+        import tensorflow  # noqa: F401  once, for every build after it
+    except Exception as e:
+        setup = {"where": "predictor", "message": f"not built: TensorFlow cannot be imported "
+                 f"here ({type(e).__name__}: {e}); make check builds each predictor with "
+                 "the local TensorFlow (install requirements-dev.txt, or pass --no-build)"}
+        _write(results_file, [(i, setup) for i in range(len(jobs))])
+        return 0
+    for index, job in enumerate(jobs):
+        _write(results_file, [(index, _build(job))])
+    return 0
+
+
+def _build(job: dict[str, Any]) -> dict[str, str] | None:
+    from cortex_tools.project import build
+    from cortex_tools.runtime.config import _to_spec
+    from cortex_tools.runtime.errors import PredictorError
+
+    project_dir = Path(job["project_dir"])
+    spec = _to_spec(job["api"], Path(job["config_path"]), project_dir, [])
+    before = set(sys.modules)
+    try:
+        predictor = build(spec)
+    except PredictorError as e:
+        cause = e.__cause__
+        if cause is not None and (type(cause).__module__, type(cause).__name__) == MODEL_ERROR:
+            return {"where": "model", "message": f"PythonPredictor(config) raised ModelError: "
+                    f"{cause}"}
+        return {"where": "predictor", "message": f"PythonPredictor(config) failed: {e}"}
+    except Exception as e:  # the tools' own failure, not the predictor's
+        return {"where": "predictor", "message": f"not built: {type(e).__name__}: {e}"}
+    finally:
+        _forget_modules(before, [project_dir, spec.python_path])
+    del predictor  # its graph and session: the next build starts from nothing
+    gc.collect()
+    return None
+
+
+def _forget_modules(before: set[str], folders: list[Path | None]) -> None:
+    """Drop the modules this build imported from the project (tf_session, the user's
+    own), so that the next project imports its own files of the same names. Installed
+    packages stay, even when the project folder holds the virtualenv."""
+    installed = {os.path.abspath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    roots = [os.path.abspath(f) for f in folders if f is not None]
+    for name in set(sys.modules) - before:
+        file = getattr(sys.modules[name], "__file__", None) or ""
+        file = os.path.abspath(file) if file else ""
+        inside = any(file.startswith(root + os.sep) for root in roots)
+        if name == PREDICTOR_MODULE or (inside and not any(
+                file.startswith(prefix + os.sep) for prefix in installed)):
+            del sys.modules[name]
+
+
+def _write(results_file: Path, records: list[tuple[int, dict[str, str] | None]]) -> None:
+    with results_file.open("a", encoding="utf-8") as out:
+        for index, error in records:
+            out.write(json.dumps({"index": index, "error": error}) + "\n")
+
+
+if __name__ == "__main__":
+    # Whatever the predictor or TensorFlow prints goes to stderr, kept by the parent.
+    os.dup2(2, 1)
+    sys.exit(main(sys.argv))
