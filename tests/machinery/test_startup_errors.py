@@ -210,6 +210,7 @@ def test_s3_objects_that_cannot_be_read_name_the_url(s3, formats):
     ({"intra_op_parallelism_threads": True}, "intra_op_parallelism_threads must be an integer "
                                              ">= 0"),
     ({"gpu_memory_fraction": 0}, "gpu_memory_fraction must be a number > 0 and <= 1"),
+    ({"gpu_memory_fraction": float("nan")}, "gpu_memory_fraction must be a number > 0"),
     ({"finalize_graph": "no"}, "finalize_graph must be true or false"),
     ({"inputs": ["x"]}, "predictor.config.inputs must be a map of input names to tensor names"),
     ({"server_side_batching": {"batch_interval": "2ms"}},
