@@ -1,35 +1,30 @@
-"""bench.report and bench.plots: report.md, summary.json and the PNGs from a recorded
-summary (tests/bench_fixtures/summary_quick.json, a real quick run)."""
+"""make bench's report from a recorded summary (bench_fixtures/summary_quick.json, a real
+quick run): every section there and filled, the recommendation pasteable YAML,
+--rewrite writing the same report again, and a predictor that drives TF itself."""
 
 from __future__ import annotations
 
+import copy
 import json
-import math
 import re
 from pathlib import Path
 
-import pytest
+import yaml
 
 from cortex_tools.bench import analysis, report
+from cortex_tools.bench.run import main
 
 FIXTURES = Path(__file__).resolve().parent / "bench_fixtures"
-SECTIONS = (
-    "## Targets",
-    "## 1. Strategy overhead per call",
-    "## 2. The model's limit (no HTTP)",
-    "## 3. HTTP floors",
-    "## 4. Served: strategy x threads_per_worker x workers_per_replica",
-    "## 5. Composed ideal",
-    "## The seed page's claims against these figures",
-)
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SECTIONS = ("## What to set", "## Targets", "## Key figures", "## Sweep",
+            "## Batching: your API", "## Batching: a generated dense model",
+            "## In-process: the model without HTTP", "## Soak and overload",
+            "## How it was measured")
 
 
 def recorded() -> dict:
-    data = json.loads((FIXTURES / "summary_quick.json").read_text())
-    analysis.compose(data)
-    data["targets"] = analysis.targets(data)
-    return data
+    summary = json.loads((FIXTURES / "summary_quick.json").read_text())
+    analysis.analyze(summary)
+    return summary
 
 
 def sections(text: str) -> dict[str, str]:
@@ -38,114 +33,65 @@ def sections(text: str) -> dict[str, str]:
     return {parts[i]: parts[i + 1] for i in range(1, len(parts) - 1, 2)}
 
 
-def assert_filled(text: str, where: str) -> None:
-    assert re.search(r"\d", text), f"{where} has no number"
-    for hole in ("nan", "None", "n/a", "inf"):
-        assert not re.search(rf"\b{hole}\b", text), f"{where} has {hole!r}"
-
-
-def assert_numbers(summary: dict) -> None:
-    """The issue's keys are there, and every figure they hold is a finite number."""
-    def number(value: object, where: str) -> None:
-        assert isinstance(value, (int, float)) and not isinstance(value, bool), where
-        assert math.isfinite(value), where
-
-    for key in ("none", "per_request", "once_per_thread", "instance_flag"):
-        number(summary["overhead_ns"][key], f"overhead_ns.{key}")
-    number(summary["sess_run_us"], "sess_run_us")
-    assert summary["model_rate"], "model_rate is empty"
-    for threads, rate in summary["model_rate"].items():
-        assert int(threads) >= 1
-        number(rate, f"model_rate.{threads}")
-    for key in ("http_floor_rps", "bare_asgi_rps", "composed_fraction_best"):
-        number(summary[key], key)
-    assert summary["served"], "no served rows"
-    for row in summary["served"]:
-        assert row["strategy"] in ("per_request", "once_per_thread")
-        for key in ("threads", "workers", "rps", "p50_ms", "p90_ms", "p99_ms", "errors"):
-            number(row[key], f"served.{key}")
-    number(summary["gc"]["full_gc_ms"], "gc.full_gc_ms")
-    number(summary["machine"]["cores"], "machine.cores")
-    assert summary["machine"]["cpu_model"]
-
-
-def test_report_has_every_section_filled_with_numbers(tmp_path):
-    path = report.write(recorded(), tmp_path)
-    found = sections(path.read_text())
+def assert_report(text: str) -> None:
+    """Every section present, each with numbers and no hole in it; the recommendation is
+    one line of YAML with the keys a user sets."""
+    found = sections(text)
     for heading in SECTIONS:
-        assert heading in found, f"missing {heading}"
-        assert_filled(found[heading], heading)
+        body = next((b for h, b in found.items() if h.startswith(heading)), None)
+        assert body is not None, f"missing {heading}"
+        assert re.search(r"\d", body), f"{heading} has no number"
+        for hole in ("nan", "None", "inf", "null"):
+            assert not re.search(rf"\b{hole}\b", body), f"{heading} has {hole!r}"
+    line = re.search(r"```yaml\n(.*)\n```", found["## What to set"]).group(1)
+    keys = yaml.safe_load(line)
+    assert set(keys["autoscaling"]) == {"threads_per_worker", "workers_per_replica"}
+    for target in re.findall(r"^\| (your API|the dense model).*$", found["## Targets"],
+                             flags=re.MULTILINE):
+        assert target
 
 
-def test_report_tables_have_one_line_per_row(tmp_path):
+def test_the_report_of_a_recorded_run():
     summary = recorded()
-    text = report.write(summary, tmp_path).read_text()
-    served = sections(text)["## 4. Served: strategy x threads_per_worker x workers_per_replica"]
-    table = [line for line in served.splitlines() if re.match(r"\| (per_request|once_per)", line)]
-    assert len(table) == len(summary["served"])
-    targets = sections(text)["## Targets"]
-    assert targets.count("| yes |") + targets.count("| **no** |") == 3
+    text = report.render(summary)
+    assert_report(text)
+    assert text.startswith("# make bench: API `iris-classifier` of cortex.yaml")
+    screen = report.one_screen(summary)
+    assert "## Key figures" in screen and "## Sweep" not in screen
+    assert len(screen.splitlines()) < 40  # one screen
+    assert "0.4 µs" in screen and "2 orders of magnitude" in screen
 
 
-def test_summary_json_and_plots_are_written(tmp_path):
-    report.write(recorded(), tmp_path)
-    written = json.loads((tmp_path / "summary.json").read_text())
-    assert_numbers(written)
-    for name in written["plots"].values():
-        assert (tmp_path / name).read_bytes().startswith(PNG_MAGIC), name
-        assert f"]({name})" in (tmp_path / "report.md").read_text()
-    assert not list(tmp_path.glob("*.tmp")), "a temporary file was left behind"
+def test_rewrite_writes_the_report_again_from_summary_json(tmp_path, capsys):
+    (tmp_path / "summary.json").write_text((FIXTURES / "summary_quick.json").read_text())
+    assert main(["--rewrite", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "report.md").read_text() == report.render(recorded())
+    assert capsys.readouterr().out.rstrip().endswith(f"report: {tmp_path / 'report.md'}")
 
 
-def test_a_summary_lacking_an_issue_key_is_refused(tmp_path):
-    summary = recorded()
-    del summary["overhead_ns"]["instance_flag"]
-    del summary["served"][0]["p90_ms"]
-    with pytest.raises(ValueError, match=r"overhead_ns\.instance_flag, served\.p90_ms"):
-        report.write(summary, tmp_path)
-    assert not (tmp_path / "report.md").exists()
+def test_a_predictor_that_drives_tensorflow_itself():
+    summary = copy.deepcopy(recorded())
+    for key in ("strategies", "strategy_cost"):
+        summary["inprocess"].pop(key)
+    summary["batching"]["user"] = None
+    summary["api"].update(strategy=None, batch=None)
+    for row in summary["sweep"]:
+        row["setting"]["strategy"] = None
+        row["key"] = f"own strategy t={row['setting']['threads']} w=1 {row['key'][-3:]}"
+    analysis.analyze(summary)
+    text = report.render(summary)
+    assert "drives its model itself" in text
+    assert "## Batching: your API" not in text
+    assert [t["holds"] for t in summary["targets"]][::2] == [None, None]
+    assert "session_strategy" not in summary["recommendation"]["line"]
 
 
-def test_one_screen_summary_fits_a_screen():
-    summary = recorded()
-    summary["plots"] = {}
-    text = report.one_screen(summary, Path("bench/results/report.md"))
-    lines = text.splitlines()
-    assert len(lines) <= 24 and max(map(len, lines)) <= 120
-    assert sum(line.startswith(("[ok ]", "[MISS]")) for line in lines) == 3
-    assert "bench/results/report.md" in lines[-1]
-
-
-def test_session_options_are_compared_in_sections_2_and_4(tmp_path):
-    summary = recorded()
-    summary["session_options"] = {
-        "options": {"inter_op_parallelism_threads": -1},
-        "shipped": {"calls_per_s": 4614.0, "cpu_us_per_call": 217.0,
-                    "after_1ms_pause_wall_us": 344.0, "after_1ms_pause_cpu_us": 348.0},
-        "tf_defaults": {"calls_per_s": 2225.0, "cpu_us_per_call": 408.0,
-                        "after_1ms_pause_wall_us": 376.0, "after_1ms_pause_cpu_us": 379.0}}
-    summary["session_options_served"] = [
-        {"threads": 1, "workers": 2, "shipped_rps": 2545.0, "tf_defaults_rps": 1880.0,
-         "tf_defaults_errors": 0, "ratio": 1.354, "ratio_runs": [1.3, 1.354, 1.41]}]
-    text = report.write(summary, tmp_path).read_text()
-    model = sections(text)["## 2. The model's limit (no HTTP)"]
-    assert "| cortex.yaml (`inter_op_parallelism_threads: -1`) | 4614 | 217 | 344 | 348 |" in model
-    assert "| TensorFlow's defaults | 2225 | 408 | 376 | 379 |" in model
-    served = sections(text)["## 4. Served: strategy x threads_per_worker x workers_per_replica"]
-    assert "| 1 | 2 | 2545 | 1880 | 0 | 1.35 | 1.30, 1.35, 1.41 |" in served
-    line = next(x for x in report.one_screen(summary, tmp_path / "report.md").splitlines()
-                if x.startswith("one sess.run"))
-    assert line.endswith("(TF's default pools: 2225 at 1t)")
-
-
-def test_rewrite_renders_the_same_report_from_summary_json_alone(tmp_path):
-    from cortex_tools.bench import run
-
-    first = report.write(recorded(), tmp_path).read_text()
-    for path in tmp_path.iterdir():
-        if path.name != "summary.json":
-            path.unlink()
-    assert run.main(["--rewrite", "--out", str(tmp_path)]) == 0
-    assert (tmp_path / "report.md").read_text() == first
-    for name in json.loads((tmp_path / "summary.json").read_text())["plots"].values():
-        assert (tmp_path / name).read_bytes().startswith(PNG_MAGIC)
+def test_a_project_without_sample_json_is_refused(tmp_path, capsys, monkeypatch):
+    (tmp_path / "predictor.py").write_text(
+        "class PythonPredictor:\n    def __init__(self, config):\n        pass\n\n"
+        "    def predict(self, payload):\n        return {}\n")
+    (tmp_path / "cortex.yaml").write_text(
+        "- name: plain\n  predictor:\n    type: python\n    path: predictor.py\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["--out", str(tmp_path / "out")]) == 2
+    assert "sample.json is missing" in capsys.readouterr().err

@@ -1,89 +1,67 @@
-"""Measure several servers side by side, in rounds.
-
-The servers of one configuration are started together and each gets a warm-up run;
-then every round runs wrk once against each of them, in an order that rotates from round
-to round. On a machine shared with other work, a busy spell then lands on all of them
-instead of on one row, and the rows' ratios (served vs no-op floor, no-op vs bare) hold
-up better than their absolute rates. Idle servers cost nothing meanwhile.
+"""Rows measured side by side: each gets a warm-up run, then every round runs wrk once
+against each row, in an order that rotates from round to round. A busy spell of a shared
+machine then lands on every row of the group rather than on one, so ratios within a
+group (strategy against strategy, batching on against off) hold up better than the
+rates themselves. Idle servers cost nothing meanwhile.
 """
 
 from __future__ import annotations
 
-import contextlib
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from cortex_tools.bench import load
-from cortex_tools.bench.servers import ServerProcess
-from cortex_tools.bench.settings import Plan
-from cortex_tools.bench.wrk_output import LoadResult
-
-SPREAD_SHARE = 0.7  # a run whose busiest worker did at most this share had its load spread
-
-
-def _add_worker_shares(row: dict[str, Any], cpu: list[dict[int, float]], parent: int) -> None:
-    """Per run, the busiest worker's share; and the median rate of the runs whose load
-    was spread over the workers (absent when none was)."""
-    shares = [busiest_worker_share(run, parent) for run in cpu]
-    row["busiest_worker_share"] = [None if s is None else round(s, 2) for s in shares]
-    spread = [rps for rps, share in zip(row["runs"], shares, strict=True)
-              if share is not None and share <= SPREAD_SHARE]
-    if spread:
-        row["rps_spread_runs"] = round(statistics.median(spread), 1)
-
-
-def busiest_worker_share(cpu_by_pid: dict[int, float], parent: int) -> float | None:
-    """The busiest worker's share of the workers' CPU in one run: 1/W when W workers
-    shared the work evenly, 1.0 when one did it all (None: no separate workers)."""
-    workers = [seconds for pid, seconds in cpu_by_pid.items() if pid != parent]
-    if len(workers) < 2 or sum(workers) <= 0:
-        return None
-    return max(workers) / sum(workers)
+from cortex_tools.bench import wrk
+from cortex_tools.bench.server import Server
 
 
 @dataclass
 class Target:
     key: str
-    server: ServerProcess
-    answers_well: Callable[[int, str], bool]  # (status, body) of one POST -> right?
-    workers: int = 1  # worker processes: with 2 or more, how evenly they shared the work
+    server: Server
+    url: str
+    connections: int
 
 
-def measure_together(targets: list[Target], plan: Plan,
-                     say: Callable[[str], None] = print) -> dict[str, dict[str, Any]]:
-    """One row per target (key -> row): medians of ``plan.runs`` rounds."""
-    with contextlib.ExitStack() as stack:
-        for target in targets:
-            stack.enter_context(target.server)  # stopped on the way out, whatever happens
-            target.server.launch()
-        urls = {}
-        for target in targets:
-            urls[target.key] = url = target.server.wait_ready()
-            status, text = load.probe(url)
-            if not target.answers_well(status, text):
-                raise load.LoadError(f"{target.server.name} answered {status}: {text[:300]}")
-            if plan.warmup_requests:
-                load.run_wrk(url, plan.warmup_requests, plan.concurrency)
-
-        results: dict[str, list[LoadResult]] = {t.key: [] for t in targets}
-        cpu: dict[str, list[dict[int, float]]] = {t.key: [] for t in targets}
-        for round_index in range(plan.runs):
-            shift = round_index % len(targets)
-            for target in targets[shift:] + targets[:shift]:
-                before = target.server.cpu_by_pid()
-                result = load.run_wrk(urls[target.key], plan.requests, plan.concurrency)
-                after = target.server.cpu_by_pid()
-                cpu[target.key].append({pid: after[pid] - before.get(pid, 0.0) for pid in after})
-                results[target.key].append(result)
-    rows = {}
+def measure(targets: list[Target], body_file: Path, *, warmup_s: int, run_s: int, runs: int,
+            say: Callable[[str], None]) -> dict[str, dict[str, Any]]:
+    """key -> row (``summarize``)."""
+    warmups = {t.key: wrk.run(t.url, body_file, t.connections, warmup_s) for t in targets}
+    loads: dict[str, list[wrk.Load]] = {t.key: [] for t in targets}
+    cpu: dict[str, list[float]] = {t.key: [] for t in targets}
+    for index in range(runs):
+        for target in targets[index % len(targets):] + targets[:index % len(targets)]:
+            before = target.server.cpu_s()
+            loads[target.key].append(wrk.run(target.url, body_file, target.connections, run_s))
+            cpu[target.key].append(target.server.cpu_s() - before)
+    rows = {t.key: {**summarize(loads[t.key], cpu[t.key]),
+                    "warmup_requests": warmups[t.key].requests} for t in targets}
     for target in targets:
-        totals = [sum(run.values()) for run in cpu[target.key]]
-        rows[target.key] = row = load.summarize(results[target.key], totals)
-        row["concurrency"] = plan.concurrency
-        if target.workers > 1:
-            _add_worker_shares(row, cpu[target.key], target.server.proc.pid)
-        say(f"  {target.key:<26} {row['rps']:6.0f} req/s  p50 {row['p50_ms']:6.1f} ms  "
-            f"p99 {row['p99_ms']:6.1f} ms  errors {row['errors']}")
+        row = rows[target.key]
+        say(f"  {target.key:<34} c={target.connections:<3} {row['rps']:6.0f} req/s  "
+            f"p50 {row['p50_ms']:7.2f} ms  p99 {row['p99_ms']:6.1f} ms  errors {row['errors']}")
     return rows
+
+
+def summarize(loads: list[wrk.Load], server_cpu_s: list[float]) -> dict[str, Any]:
+    """A row from its runs: medians of rate and latencies, counts summed, and CPU per 2xx
+    answer (µs) of the server (all its processes) and of wrk."""
+    def median(values: list[float], digits: int = 2) -> float:
+        return round(statistics.median(values), digits)
+
+    statuses: dict[str, int] = {}
+    for load in loads:
+        for status, n in load.statuses.items():
+            statuses[status] = statuses.get(status, 0) + n
+    ok = [max(load.ok, 1) for load in loads]
+    return {
+        "connections": loads[0].connections, "rps": median([x.rps for x in loads], 1),
+        "p50_ms": median([x.p50_ms for x in loads], 3), "p90_ms": median([x.p90_ms for x in loads]),
+        "p99_ms": median([x.p99_ms for x in loads]), "max_ms": max(x.max_ms for x in loads),
+        "requests": sum(x.requests for x in loads), "errors": sum(x.errors for x in loads),
+        "statuses": statuses, "runs_rps": [round(x.rps, 1) for x in loads],
+        "server_cpu_us": median([c / n * 1e6 for c, n in zip(server_cpu_s, ok, strict=True)], 1),
+        "wrk_cpu_us": median([x.wrk_cpu_s / n * 1e6 for x, n in zip(loads, ok, strict=True)], 1),
+    }

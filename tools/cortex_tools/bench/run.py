@@ -1,156 +1,154 @@
-#!/usr/bin/env python3
-"""`make bench`: measure the strategies, the model, the floors and the served API.
+"""`make bench`: which threads_per_worker, workers_per_replica, session strategy and
+batching serve YOUR API fastest on this machine within a latency bound.
 
-    .venv/bin/python -m cortex_tools.bench [--quick] [--out bench/results]
+    .venv/bin/python -m cortex_tools.bench [--config cortex.yaml] [--api NAME] [--quick]
+        [--p99-ms 50] [--connections 32] [--out bench/results]
     .venv/bin/python -m cortex_tools.bench --rewrite --out example/bench-reference
 
-Writes report.md, summary.json and PNG plots into --out and prints a one-screen summary.
---quick: the same sections with fewer repeats and rows (under 2 minutes on 2 cores).
---rewrite: no measuring; the report again from --out's summary.json.
-Needs wrk: installed with apt-get when missing (as root), else the command to run is
-printed and the exit status is 2.
+The API is --api (default: the first) of --config, in the current folder's project; the
+payload is its sample.json. Writes report.md and summary.json into --out and prints the
+report's first screen. --rewrite measures nothing: the report again from summary.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
+import platform
 import shlex
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from cortex_tools.bench import (
-    analysis,
-    floors,
-    gc_pause,
-    load,
-    machine,
-    model_procs,
-    model_rate,
-    overhead,
-    report,
-    rounds,
-    served,
-)
-from cortex_tools.bench.paths import ROOT
-from cortex_tools.bench.report import DEFAULT_OUT
-from cortex_tools.bench.servers import served_project
-from cortex_tools.bench.settings import FULL, QUICK, Plan
+from cortex_tools.bench import analysis, batching, heavy_model, inprocess, report, soak, sweep, wrk
+from cortex_tools.bench.plan import FULL, QUICK, Plan
+from cortex_tools.bench.served_copy import ServedCopy
+from cortex_tools.bench.server import ServerError
+from cortex_tools.project import payloads
+from cortex_tools.runtime.config import ApiSpec, load_api
+from cortex_tools.runtime.errors import ConfigError
 
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats and rows")
-    parser.add_argument("--out", type=Path, default=ROOT / DEFAULT_OUT,
-                        help="folder for report.md, summary.json and the plots")
-    parser.add_argument("--rewrite", action="store_true",
-                        help="measure nothing: write report.md and the plots again from "
-                             "--out's summary.json (after a change to the report's code)")
-    return parser.parse_args(argv)
-
-
-def command_line(argv: list[str] | None) -> str:
-    """How this run was started, relative to the repository when it can be."""
-    args = sys.argv[1:] if argv is None else argv
-    python = _relative(Path(sys.executable))
-    script = _relative(Path(__file__).resolve())
-    return shlex.join([python, script, *args])
-
-
-def _relative(path: Path) -> str:
-    try:
-        return str(path.absolute().relative_to(ROOT))
-    except ValueError:
-        return str(path)
-
-
-def collect(plan: Plan, say: Callable[[str], None]) -> dict[str, Any]:
-    """Every section, in order; the summary without targets and plots."""
-    summary: dict[str, Any] = {"plan": plan.name, "machine": machine.describe()}
-
-    say("1/4 strategy overhead per call ...")
-    measured = overhead.measure(plan)
-    summary["overhead_ns"] = measured.pop("overhead_ns")
-    summary["sess_run_us"] = measured.pop("sess_run_us")
-    summary["overhead"] = measured
-
-    say("2/4 the model's limit without HTTP ...")
-    summary.update(model_rate.measure(plan))
-    # The same in W processes for the served rows' workers_per_replica > 1.
-    by_workers = {"1": {k: summary[k] for k in ("model_rate", "model_cpu_us_per_call")}}
-    for workers in (w for w in plan.workers if w > 1):
-        by_workers[str(workers)] = model_procs.measure(plan, workers, plan.threads)
-    summary["model_rate_by_workers"] = by_workers
-    summary["gc"] = gc_pause.measure()  # this process now holds TensorFlow and the model
-
-    say("3-4/4 HTTP floors and served rows, one (threads, workers) at a time ...")
-    configs = plan.served_configs()
-    measured = measure_http(plan, configs, say)
-    summary.update(floors.summarize(measured, configs))
-    summary["served"] = served.rows(measured, configs, plan.strategies)
-    if plan.session_defaults_at:
-        summary["session_options_served"] = served.session_options_rows(
-            measured, plan.session_defaults_at)
-    return summary
-
-
-def measure_http(plan: Plan, configs: list[tuple[int, int]],
-                 say: Callable[[str], None]) -> dict[str, dict[str, Any]]:
-    """Sections 3 and 4: per (threads, workers), its no-op floor and both strategies in
-    the same rounds (and the bare floor with the 1 x 1 ones); rows by key."""
-    measured: dict[str, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-served-") as tmp, \
-            served_project(Path(tmp) / "project") as config:
-        for threads, workers in configs:
-            say(f" threads_per_worker={threads} workers_per_replica={workers}:")
-            targets = [floors.bare_target()] if (threads, workers) == (1, 1) else []
-            targets.append(floors.noop_target(threads, workers))
-            targets += [served.served_target(config, strategy, threads, workers)
-                        for strategy in plan.strategies]
-            if (threads, workers) in plan.session_defaults_at:
-                targets.append(served.tf_defaults_target(config, threads, workers))
-            measured.update(rounds.measure_together(targets, plan, say))
-    return measured
-
-
-def finish(summary: dict[str, Any], out: Path) -> None:
-    """From the measured figures: composed ideals and targets, the report, the plots and
-    summary.json in ``out``, then the one-screen summary."""
-    analysis.compose(summary)
-    summary["targets"] = analysis.targets(summary)
-    path = report.write(summary, out)
-    print()
-    print(report.one_screen(summary, _relative(path)))
+TEMPLATE_ROOT = Path(__file__).resolve().parents[3]  # tools/cortex_tools/bench/run.py -> .
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    if args.rewrite:  # the measured figures of an earlier run, written up again
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config", type=Path, default=Path("cortex.yaml"))
+    parser.add_argument("--api", help="default: the config's first API")
+    parser.add_argument("--quick", action="store_true", help="a handful of rows, < 2 min")
+    parser.add_argument("--p99-ms", type=float, default=50.0, help="the latency bound")
+    parser.add_argument("--connections", type=int, help="the sweep's load (default 32)")
+    parser.add_argument("--out", type=Path, default=Path("bench/results"))
+    parser.add_argument("--rewrite", action="store_true",
+                        help="measure nothing: report.md again from --out's summary.json")
+    args = parser.parse_args(argv)
+    if args.rewrite:
         finish(json.loads((args.out / "summary.json").read_text()), args.out)
         return 0
-    plan = QUICK if args.quick else FULL
-    say = lambda text: print(text, flush=True)  # noqa: E731
     try:
-        load.ensure_wrk(install=True, say=say)
-    except load.LoadError as e:
+        wrk.wrk_path()
+        spec = load_api(args.config, args.api)
+        sample = next((p.value for p in payloads(spec.project_dir) if p.name == "sample.json"),
+                      None)
+        if sample is None:
+            raise ConfigError(f"{spec.project_dir}/sample.json is missing: the bench posts it")
+    except (wrk.WrkError, ConfigError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    plan, started = QUICK if args.quick else FULL, time.time()
+    summary: dict[str, Any] = {
+        "command": " ".join(["python -m cortex_tools.bench",
+                             shlex.join(sys.argv[1:] if argv is None else argv)]).strip(),
+        "started_at": time.strftime("%Y-%m-%d %H:%M %Z", time.localtime(started)),
+        "plan": plan.name, "machine": machine(), "p99_bound_ms": args.p99_ms,
+        "run_s": plan.run_s, "runs": plan.runs}
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # TF1 API deprecation notices
 
-    started = time.time()
-    summary = {"command": command_line(argv),
-               "started_at": time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(started)),
-               **collect(plan, say)}
-    summary["machine"]["load_average_end"] = machine.load_average()
+    def say(text: str) -> None:
+        print(f"[{time.time() - started:4.0f} s] {text}", flush=True)
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+            summary.update(measure(spec, sample, plan, connections=args.connections,
+                                   p99_ms=args.p99_ms, tmp=Path(tmp), say=say))
+    except (ServerError, wrk.WrkError, ConfigError, ValueError) as e:  # the API's own fault
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    summary["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    summary["machine"]["tensorflow"] = sys.modules["tensorflow"].__version__  # imported by now
     summary["duration_s"] = round(time.time() - started, 1)
     finish(summary, args.out)
     return 0
 
 
-if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.exit(main())
+def measure(spec: ApiSpec, sample: Any, plan: Plan, *, connections: int | None,
+            p99_ms: float, tmp: Path, say: Callable[[str], None]) -> dict[str, Any]:
+    """Every section, in order: the measured part of summary.json."""
+    body_file = tmp / "sample.json"
+    body_file.write_text(json.dumps(sample))
+    copy = ServedCopy(spec, tmp / "project")
+    say("1/5 the model in-process: predict(sample.json) in a loop, strategy cost per call")
+    inproc = inprocess.measure(copy.spec(), sample, threads=plan.inprocess_threads,
+                               seconds=plan.inprocess_s, cost_repeats=plan.cost_repeats)
+    tf_session = "strategies" in inproc  # strategies and batching are tf_session's
+    strategy = spec.predictor_config.get("session_strategy") if tf_session else None
+    batch = (spec.predictor_config.get("server_side_batching") or {}).get("max_batch_size")
+    found: dict[str, Any] = {"inprocess": inproc, "api": {
+        "name": spec.name, "config": spec.config_path.name, "entry": copy.entry,
+        "threads": spec.threads_per_worker, "workers": spec.workers_per_replica,
+        "strategy": strategy, "batch": batch if tf_session else None}}
+    # At most half the API's limit: past it the sweep would measure 503s, not speed.
+    found["connections"] = min(connections or plan.connections,
+                               max(spec.max_replica_concurrency // 2, 1))
+
+    say(f"2/5 the sweep at {found['connections']} connections")
+    found["sweep"] = rows = sweep.run(
+        copy, plan, connections=found["connections"], batching=tf_session, say=say,
+        strategies=tuple(inproc.get("strategies") or [None]), body_file=body_file)
+    best = analysis.setting_of(analysis.row_named(rows, analysis.pick(rows, p99_ms)["key"]))
+
+    say("3/5 batching off and on: your API, then a generated dense model")
+    found["batching"] = {"user": batching.section(copy, strategy, plan, sample, say=say,
+                                                  body_file=body_file) if tf_session else None}
+    own = spec.project_dir / "tf_session.py"  # the user's own version, else the template's
+    dense = load_api(heavy_model.write_project(
+        tmp / "dense", own if own.is_file() else TEMPLATE_ROOT / "tf_session.py"))
+    found["batching"]["heavy"] = batching.section(
+        ServedCopy(dense, tmp / "dense-served"), "once_per_thread", plan,
+        json.loads((tmp / "dense" / "sample.json").read_text()),
+        body_file=tmp / "dense" / "sample.json", say=say)
+
+    say(f"4-5/5 soak and overload at {best.key}")
+    found["soak"], found["overload"] = soak.run(copy, best, plan, body_file=body_file, say=say,
+                                                api_limit=spec.max_replica_concurrency)
+    return found
+
+
+def machine() -> dict[str, Any]:
+    """What the run was made on: without it no figure can be compared."""
+    cpu = platform.processor() or "unknown"
+    with open("/proc/cpuinfo") as cpuinfo:
+        cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo
+                    if line.startswith("model name")), cpu)
+    # `wrk --version` prints "wrk debian/4.1.0-3+b2 [epoll] Copyright ..." and exits 1.
+    banner = subprocess.run([wrk.wrk_path(), "--version"], capture_output=True, text=True)
+    return {"cores": os.cpu_count(), "cpu_model": cpu, "platform": platform.platform(),
+            "python": platform.python_version(), "uvicorn": metadata.version("uvicorn"),
+            "wrk": banner.stdout.split(" Copyright")[0].strip(),
+            "load_average_start": [round(x, 2) for x in os.getloadavg()]}
+
+
+def finish(summary: dict[str, Any], out: Path) -> None:
+    """Answers from the measured figures; report.md and summary.json in ``out``."""
+    analysis.analyze(summary)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    (out / "report.md").write_text(report.render(summary))
+    print("\n" + report.one_screen(summary) + f"\n\nreport: {out / 'report.md'}")

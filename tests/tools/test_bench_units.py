@@ -1,0 +1,169 @@
+"""make bench's parsing and analysis, on recorded wrk outputs and made-up rows: no
+server, no timing (tests/tools/bench_fixtures/README.md says what was recorded)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cortex_tools.bench import analysis, rounds, soak, sweep, wrk
+from cortex_tools.bench.plan import FULL, QUICK
+from cortex_tools.bench.server import Server
+from cortex_tools.bench.setting import Setting, entry_yaml, paste_line
+
+FIXTURES = Path(__file__).resolve().parent / "bench_fixtures"
+ENTRY = {"name": "api", "predictor": {"type": "python", "path": "predictor.py", "config": {
+    "model": "model", "session_strategy": "per_request", "inter_op_parallelism_threads": -1,
+    "server_side_batching": {"max_batch_size": 2}}},
+    "autoscaling": {"threads_per_worker": 2, "target_replica_concurrency": 64}}
+
+
+def recorded(name: str) -> wrk.Load:
+    return wrk.parse((FIXTURES / name).read_text(), connections=4)
+
+
+def test_a_run_where_every_answer_is_200():
+    load = recorded("wrk_ok.txt")
+    assert (load.requests, load.ok, load.errors) == (1063, 1063, 0)
+    assert load.seconds == pytest.approx(1.001631)
+    assert load.rps == pytest.approx(1063 / 1.001631)
+    assert (load.p50_ms, load.p99_ms, load.max_ms) == (3.197, 143.039, 158.155)
+
+
+def test_503s_are_errors_and_not_throughput():
+    load = recorded("wrk_overload.txt")
+    assert load.statuses == {"200": 1827, "503": 1251}
+    assert (load.ok, load.errors) == (1827, 1251)
+    assert load.rps == pytest.approx(1827 / 2.008704)
+    assert load.as_dict()["errors"] == 1251
+
+
+def test_socket_errors_count_and_no_result_is_an_error():
+    text = (FIXTURES / "wrk_ok.txt").read_text().replace('"timeout": 0', '"timeout": 3')
+    assert wrk.parse(text, 4).errors == 3
+    with pytest.raises(wrk.WrkError, match="Connection refused"):
+        recorded("wrk_refused.txt")
+
+
+def test_a_row_is_medians_of_its_runs_with_counts_summed():
+    ok, crowded = recorded("wrk_ok.txt"), recorded("wrk_overload.txt")
+    row = rounds.summarize([ok, crowded, ok], [1.0, 2.0, 1.0])
+    assert row["rps"] == round(ok.rps, 1)
+    assert row["errors"] == 1251
+    assert row["statuses"] == {"200": 2 * 1063 + 1827, "503": 1251}
+    assert row["server_cpu_us"] == round(1e6 / 1063, 1)
+
+
+def test_a_setting_in_the_config_and_as_one_pasteable_line():
+    setting = Setting(8, 2, "once_per_thread", 8, max_replica_concurrency=16)
+    entry = setting.applied_to(ENTRY)
+    assert entry["autoscaling"] == {"threads_per_worker": 8, "target_replica_concurrency": 16,
+                                    "workers_per_replica": 2, "max_replica_concurrency": 16}
+    config = entry["predictor"]["config"]
+    assert config["session_strategy"] == "once_per_thread"
+    assert config["server_side_batching"] == {"max_batch_size": 8, "batch_interval": 0}
+    assert config["inter_op_parallelism_threads"] == -1  # the user's own keys stay
+    assert ENTRY["autoscaling"]["threads_per_worker"] == 2  # a copy
+    assert "server_side_batching" not in Setting(4, 1, "per_request").applied_to(
+        ENTRY)["predictor"]["config"]
+    line = paste_line(Setting(4, 2, "once_per_thread"))
+    assert "\n" not in line
+    assert yaml.safe_load(line) == {
+        "autoscaling": {"threads_per_worker": 4, "workers_per_replica": 2},
+        "predictor": {"config": {"session_strategy": "once_per_thread"}}}
+    assert yaml.safe_load(entry_yaml(ENTRY, Setting(1, 1)))[0]["name"] == "api"
+
+
+def test_the_plans_sweep_groups():
+    full = sweep.groups(FULL, ("per_request", "once_per_thread"), batching=True)
+    assert len(full) == 8 and sum(map(len, full)) == 24
+    assert {s.batch for g in full for s in g if s.threads == 8} == {None, 8}
+    assert [s.key for s in sweep.groups(QUICK, ("a", "b"), batching=True)[0]] == [
+        "a t=4 w=1", "b t=4 w=1"]
+    assert [s.key for g in sweep.groups(FULL, (None,), batching=False) for s in g][0] == \
+        "own strategy t=1 w=1"
+
+
+def row(key: str, rps: float, p99: float, errors: int = 0, **setting) -> dict:
+    return {"key": key, "rps": rps, "p99_ms": p99, "errors": errors,
+            "setting": {"threads": 1, "workers": 1, "strategy": "per_request", **setting}}
+
+
+def test_the_pick_is_the_fastest_within_the_bound_without_errors():
+    rows = [row("a", 900, 60), row("b", 800, 40), row("c", 700, 30), row("d", 990, 20, 5)]
+    assert analysis.pick(rows, 50) == {"key": "b", "within_bound": True, "eligible": 2,
+                                       "runner_up": "c", "runner_up_ratio": 1.143}
+    assert analysis.pick(rows, 10)["key"] == "c"  # none within: the lowest p99
+    assert not analysis.pick(rows, 10)["within_bound"]
+
+
+def test_strategy_ratios_pair_rows_of_the_same_threads_and_workers():
+    rows = [row("per_request t=1 w=1", 100, 1), row("once_per_thread t=1 w=1", 110, 1,
+                                                    strategy="once_per_thread")]
+    assert analysis.strategy_ratios(rows) == [1.1]
+
+
+def batching_row(connections: int, off: float, on: float, p50_delta: float = 0.0) -> dict:
+    return {"connections": connections, "ratio": round(on / off, 2), "mean_batch": 3.0,
+            "p50_delta_ms": p50_delta,
+            "off": {"rps": off, "errors": 0, "p50_ms": 1.0, "server_cpu_us": 900},
+            "on": {"rps": on, "errors": 0, "p50_ms": 1.0 + p50_delta, "server_cpu_us": 600}}
+
+
+def test_batching_targets_hold_miss_or_are_not_measured():
+    ceiling = {"ratio": 2.0, "mean_batch": 4.0, "on": {"8": {"calls_per_s": 300}},
+               "off": {"1": {"calls_per_s": 100}, "8": {"calls_per_s": 150}}}
+    user = {"served": [batching_row(1, 100, 100, 0.1), batching_row(64, 100, 160)],
+            "inprocess": ceiling}
+    heavy = {"served": [batching_row(64, 100, 300)], "inprocess": ceiling}
+    found = analysis.batching_targets({"user": user, "heavy": heavy})
+    assert [t["holds"] for t in found] == [True, False, True]
+    why = found[1]["why"]
+    assert "2.0x" in why and "8 unbatched threads make 1.5x" in why and "900 to 600" in why
+    assert found[1]["measured"].startswith("3.00x (300 vs 100 req/s")
+    assert [t["holds"] for t in analysis.batching_targets({"user": None, "heavy": heavy})] == [
+        None, False, None]
+
+
+def test_the_seed_page_figures():
+    cost = {"ns": {"none": 0, "per_request": 10_000, "once_per_thread": 100,
+                   "graph_as_default": 8_000, "instance_flag": 40}}
+    found = analysis.seed_page(cost, predict_us=250)
+    assert found["graph_as_default_vs_claim"] == 20.0
+    assert found["per_request_over_once_per_thread"] == 100.0
+    assert found["graph_as_default_over_instance_flag"] == 200.0
+    assert found["per_request_share_of_predict"] == 0.04
+    assert analysis.seed_page(None, 250) is None
+
+
+def test_rss_growth_from_after_the_warm_up():
+    samples = [{"1": 500.0, "2": 400.0}, {"1": 501.0, "2": 400.0}, {"1": 505.0, "2": 401.0}]
+    found = soak.rss_growth(samples)
+    assert found["rss_mb"]["1"] == {"start": 500.0, "middle": 501.0, "end": 505.0}
+    assert (found["rss_growth_mb"], found["rss_growth_pct"]) == (5.0, 1.0)
+    assert not found["workers_replaced"]
+    assert soak.rss_growth([{"1": 1.0}, {"3": 1.0}])["workers_replaced"]
+
+
+def test_overload_uses_the_apis_limit_when_wrk_can_reach_4x_it():
+    assert soak.overload_limit(64) == 64
+    assert soak.overload_limit(1024) == soak.GENERATED_LIMIT
+
+
+def test_mean_batch_from_the_workers_exit_lines():
+    server = Server(Path("cortex.yaml"), "api", "test")
+    assert server.mean_batch() is None
+    server.batch_lines = [
+        "tf_session: server_side_batching ran 101 requests in 31 batches (mean 3.26, ...)",
+        "tf_session: server_side_batching ran 100 requests in 30 batches (mean 3.33, ...)"]
+    assert server.mean_batch() == round(200 / 60, 2)  # less the sample sent alone
+    assert server.mean_batch(alone=20) == round(180 / 40, 2)
+
+
+def test_notes_on_the_keys_the_recommendation_bears_on():
+    found = analysis.notes({**ENTRY, "compute": {"cpu": "500m"}}, Setting(4, 2), cores=2)
+    assert "target_replica_concurrency is 64" in found[0] and ", 8 here" in found[0]
+    assert "compute.cpu is 500m" in found[1]
+    assert analysis.notes({"autoscaling": {}, "compute": {"cpu": 2}}, Setting(4, 2), 2) == []
