@@ -18,9 +18,11 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from http.client import HTTPResponse, RemoteDisconnected
 from pathlib import Path
 from typing import Any
 
@@ -119,16 +121,22 @@ class Server:
             raise AssertionError(f"the server did not get ready:\n{self.output}")
         return self.url
 
-    def wait_for_line(self, pattern: str, timeout: float = 10) -> str:
-        """The first output line matching `pattern`, waiting for it to appear."""
-        def first_match() -> str | None:
-            return next((line for line in self.lines if re.search(pattern, line)), None)
+    def wait_for_line(self, pattern: str, timeout: float = 10, nth: int = 1) -> str:
+        """The `nth` output line matching `pattern`, waiting for it to appear."""
+        def nth_match() -> str | None:
+            matches = [line for line in self.lines if re.search(pattern, line)]
+            return matches[nth - 1] if len(matches) >= nth else None
 
         with self._new_line:
-            line = self._new_line.wait_for(first_match, timeout)
+            line = self._new_line.wait_for(nth_match, timeout)
         if line is None:
-            raise AssertionError(f"no line matches {pattern!r} in:\n{self.output}")
+            raise AssertionError(f"no line {nth} matches {pattern!r} in:\n{self.output}")
         return line
+
+    def worker_pids(self) -> list[int]:
+        """The pid of each worker started so far, from its "loading the predictor" line."""
+        return [int(line.split("pid-")[1].split()[0])
+                for line in self.lines if "loading the predictor" in line]
 
     def signal(self, sig: int, group: bool = False) -> None:
         assert self.proc is not None
@@ -217,6 +225,70 @@ def post_json(url: str, payload: Any, timeout: float = 60) -> Reply:
     return http("POST", url, json=payload, timeout=timeout)
 
 
+@dataclass
+class RawReply:
+    """An answer read off a raw socket: status None if the server closed without one."""
+
+    status: int | None
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def host_port(url: str) -> tuple[str, int]:
+    host, port = url.removeprefix("http://").split("/")[0].rsplit(":", 1)
+    return host.strip("[]"), int(port)
+
+
+def raw_request(url: str, data: bytes, timeout: float = 30, method: str = "") -> RawReply:
+    """`data` as is on a fresh connection, and the one answer it gets (parsed by
+    http.client; a HEAD request's answer has no body: say `method`)."""
+    with socket.create_connection(host_port(url), timeout=timeout) as sock:
+        with contextlib.suppress(OSError):  # the server may answer and close mid-send
+            sock.sendall(data)
+        response = HTTPResponse(sock, method=method or None)
+        try:
+            response.begin()
+            body = response.read()
+        except (RemoteDisconnected, ConnectionResetError):
+            return RawReply(None, {}, b"")
+        return RawReply(response.status,
+                        {name.lower(): value for name, value in response.getheaders()}, body)
+
+
+def idle_sockets(url: str, count: int) -> list[socket.socket]:
+    """`count` connections that send nothing (each waits in accept, then in the server)."""
+    return [socket.create_connection(host_port(url), timeout=30) for _ in range(count)]
+
+
+def closed_by_peer(sock: socket.socket, timeout: float = 30) -> bool:
+    """Whether the server closes `sock` (EOF or reset) within `timeout` (an upper bound)."""
+    sock.settimeout(timeout)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def still_open(sock: socket.socket) -> bool:
+    """Whether `sock` is open with nothing to read, without waiting."""
+    timeout = sock.gettimeout()
+    sock.setblocking(False)  # a socket with a timeout would wait that long to peek
+    try:
+        sock.recv(1, socket.MSG_PEEK)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.settimeout(timeout)
+    return False
+
+
 def concurrently(calls: list, workers: int | None = None) -> list:
     """Run the zero-argument callables all at once, each on its own client thread."""
     with ThreadPoolExecutor(workers or len(calls)) as pool:
@@ -239,6 +311,18 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
         except OSError:
             return False
     return True
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 20, what: str = "") -> Any:
+    """Check `condition` every 10 ms until it is true (its value is returned); fail after
+    `timeout` seconds, an upper bound only."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting {timeout} s for {what or condition}")
+        pause.wait(0.01)
+    return value
 
 
 def pid_alive(pid: int) -> bool:

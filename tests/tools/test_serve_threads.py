@@ -9,10 +9,12 @@ from __future__ import annotations
 import threading
 
 import pytest
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from cortex_tools.runtime.config import worker_concurrency_limit
 from cortex_tools.runtime.worker import WorkerPlan, uvicorn_config
 from tests.tools.serve_helpers import (
+    ACCESS_LINE,
     ROOT,
     Server,
     api,
@@ -128,9 +130,9 @@ def test_worker_concurrency_limit_rounds_as_cortex(max_concurrency, workers, lim
 
 
 def test_more_requests_in_flight_than_the_limit_get_503(tmp_path):
-    """max_replica_concurrency 2, 1 worker: uvicorn's limit_concurrency is 3, and it counts
-    the connection it is answering, so 2 requests may be in flight and the 3rd gets 503
-    (which is why Cortex adds 1)."""
+    """max_replica_concurrency 2, 1 worker: Cortex's uvicorn limit_concurrency is 3, and it
+    counts the connection it is answering, so 2 requests may be in flight and the 3rd gets
+    503 (which is why Cortex adds 1); the runtime counts the 2 in flight itself."""
     marks = tmp_path / "marks"
     marks.mkdir()
     config = write_project(tmp_path / "project", [api(
@@ -144,8 +146,12 @@ def test_more_requests_in_flight_than_the_limit_get_503(tmp_path):
         _wait_for(lambda: len(list(marks.glob("arrived-*"))) == 2)  # both are in predict
 
         rejected = http("POST", server.url)
-        assert (rejected.status, rejected.text) == (503, "Service Unavailable")
-        server.wait_for_line("Exceeded concurrency limit")
+        assert rejected.status == 503
+        assert rejected.headers["content-type"] == "application/json"
+        assert rejected.json()["error"].startswith("this worker is answering 2 requests "
+                                                   "already, its limit")
+        server.wait_for_line(ACCESS_LINE.format(method="POST", path="/", status=503)
+                             + ": this worker is answering 2 requests already")
 
         (marks / "release").touch()
         for thread in held:
@@ -170,7 +176,8 @@ def test_workers_serve_on_uvloop_and_httptools_as_cortex_does():
                       access_log=False, parent_pid=0)
     config = uvicorn_config(plan, app=lambda scope, receive, send: None)
     config.load()
-    assert config.http_protocol_class.__name__ == "HttpToolsProtocol"
+    # httptools' protocol, with the runtime's bounded heads (protocol.py)
+    assert issubclass(config.http_protocol_class, HttpToolsProtocol)
     loop = config.get_loop_factory()()
     try:
         assert type(loop).__module__.split(".")[0] == "uvloop"

@@ -2,14 +2,16 @@
 
 - ``POST`` predicts and ``GET`` answers a summary, on ``/`` (Cortex's local routes) and on
   ``/predict`` (where a cluster's gateway sends ``/<endpoint>``).
-- The payload is read by Content-Type, and only when ``predict`` names ``payload``;
-  ``query_params`` and ``headers`` are passed when named.
+- The payload is read by Content-Type (``payload.py``), and only when ``predict`` names
+  ``payload``; ``query_params`` and ``headers`` are passed when named.
 - ``predict`` runs on the predict pool, never on the event loop's thread, never on the
   thread that built the predictor. Its return value becomes a response there too, as
   Cortex's sync route did: bytes, str, a Starlette Response as is, else JSON.
-- Errors: malformed JSON is a 400 with a JSON message (Cortex answers 500: we do better);
-  an exception in ``predict`` is a 500 ``internal server error`` with the traceback in
-  the server log only. uvicorn's ``limit_concurrency`` answers 503 before the app.
+- Errors: what the runtime refuses itself (malformed JSON or form, a body too large or
+  too slow, an unknown path or method, too many requests in flight) is a 4xx or 503 with
+  JSON ``{"error": ...}`` saying what to send instead. Cortex answers malformed JSON with
+  500 and the others in plain text: we do better. An exception in ``predict`` is a 500
+  ``internal server error`` with the traceback in the server log only, as on Cortex.
 - CORS: every origin, method and header, as Cortex configures it.
 """
 
@@ -22,6 +24,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -29,8 +32,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from cortex_tools.runtime.client_errors import ClientError, error_response
 from cortex_tools.runtime.executor import PredictPool
+from cortex_tools.runtime.in_flight import InFlightLimit
+from cortex_tools.runtime.json_payload import JsonParser
+from cortex_tools.runtime.limits import Limits
 from cortex_tools.runtime.logs import AccessLog, log
+from cortex_tools.runtime.payload import PayloadReader
 from cortex_tools.runtime.predictor_loader import predict_arg_names
 
 SUMMARY_MESSAGE = "make a prediction by sending a post request to this endpoint with a json payload"
@@ -40,27 +48,7 @@ RETURN_HINT = (
     "please return an object that is JSON serializable (including its nested fields), "
     "a bytes object, a string, or a starlette.response.Response object"
 )
-
-
-class MalformedPayload(Exception):
-    """The body does not parse as its Content-Type says it should."""
-
-
-async def read_payload(request: Request) -> Any:
-    """The payload as Cortex reads it: JSON, form data, or the raw bytes."""
-    content_type = request.headers.get("content-type", "").lower()
-    if content_type.startswith(("multipart/form", "application/x-www-form-urlencoded")):
-        try:
-            return await request.form()
-        except AssertionError as e:  # Starlette's way of saying python-multipart is missing
-            raise RuntimeError(f"{e} (Cortex's image has it: pip install python-multipart)") from e
-    body = await request.body()
-    if content_type.startswith("application/json"):
-        try:
-            return json.loads(body)
-        except ValueError as e:  # JSONDecodeError, or a body that is not UTF-8/16/32
-            raise MalformedPayload(f"malformed JSON payload: {e}") from e
-    return body
+WHAT_TO_SEND = "POST a payload to / or /predict (GET there answers a summary)"
 
 
 def to_response(prediction: Any) -> Response:
@@ -90,12 +78,26 @@ def internal_error() -> Response:
     return PlainTextResponse(INTERNAL_ERROR, status_code=500)
 
 
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no route: 404, a method the route lacks: 405) as JSON
+    that says what to send; Cortex's FastAPI answers "Not Found" in plain text."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        message = f"no route {request.url.path}: {WHAT_TO_SEND}"
+    elif exc.status_code == 405:
+        message = f"method {request.method} not allowed on {request.url.path}: {WHAT_TO_SEND}"
+    else:
+        message = str(exc.detail)
+    return error_response(exc.status_code, message, headers=dict(exc.headers or {}))
+
+
 class PredictRoute:
     """The endpoint behind every route: GET -> summary, POST -> prediction."""
 
-    def __init__(self, predictor: Any, pool: PredictPool) -> None:
+    def __init__(self, predictor: Any, pool: PredictPool, payloads: PayloadReader) -> None:
         self.predictor = predictor
         self.pool = pool
+        self.payloads = payloads
         self.arg_names = predict_arg_names(predictor)
 
     async def handle(self, request: Request) -> Response:
@@ -104,10 +106,12 @@ class PredictRoute:
 
         kwargs: dict[str, Any] = {}
         if "payload" in self.arg_names:
+            request = self.payloads.bounded(request)
             try:
-                kwargs["payload"] = await read_payload(request)
-            except MalformedPayload as e:
-                return JSONResponse({"error": str(e)}, status_code=400)
+                kwargs["payload"] = await self.payloads.read(request)
+            except ClientError as e:
+                await request.close()
+                return e.response()
         if "query_params" in self.arg_names:
             kwargs["query_params"] = request.query_params
         if "headers" in self.arg_names:
@@ -132,15 +136,24 @@ class PredictRoute:
             return internal_error()
 
 
-def build_app(predictor: Any, pool: PredictPool, access_log: bool = True) -> ASGIApp:
-    """The app of one worker; ``predictor`` is built, ``pool`` runs its predict calls."""
-    route = PredictRoute(predictor, pool)
+def build_app(
+    predictor: Any,
+    pool: PredictPool,
+    access_log: bool = True,
+    limits: Limits | None = None,
+    max_in_flight: int | None = None,
+) -> ASGIApp:
+    """The app of one worker; ``predictor`` is built, ``pool`` runs its predict calls.
+    ``max_in_flight`` requests at once, more get 503 (None: no limit)."""
+    json_parser = JsonParser()
+    route = PredictRoute(predictor, pool, PayloadReader(limits or Limits(), json_parser))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         pool.install_as_default(asyncio.get_running_loop())
         yield
         pool.shutdown(wait=False)
+        json_parser.shutdown()
 
     async def uncaught(request: Request, exc: Exception) -> Response:
         return internal_error()  # ServerErrorMiddleware logs the traceback
@@ -156,7 +169,9 @@ def build_app(predictor: Any, pool: PredictPool, access_log: bool = True) -> ASG
                 allow_headers=["*"],
             )
         ],
-        exception_handlers={Exception: uncaught},
+        exception_handlers={HTTPException: http_error, Exception: uncaught},
         lifespan=lifespan,
     )
+    if max_in_flight is not None:
+        app = InFlightLimit(app, max_in_flight)
     return AccessLog(app) if access_log else app

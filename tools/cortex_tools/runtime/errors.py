@@ -24,3 +24,7 @@ class PredictorError(StartupError):
     The message reads like Cortex's own (pkg/workloads/cortex/lib/type/predictor.py), so
     a user sees here what ``cortex logs`` would show after a deploy.
     """
+
+
+class WorkerFailure(StartupError):
+    """The workers cannot be kept running: a worker's restarts keep failing."""
