@@ -474,7 +474,8 @@ def schema_problem(value, schema, path):
     if isinstance(value, str) and len(value) < schema.get("minLength", 0):
         return described
     if _is_json(value, "number") and (
-            not math.isfinite(value) or value < schema.get("minimum", value) or value > schema.get("maximum", value) or
+            not math.isfinite(value) or value < schema.get("minimum", value) or
+            value > schema.get("maximum", value) or
             ("exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"])):
         return described
     if isinstance(value, dict):
