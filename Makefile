@@ -17,6 +17,7 @@ PORT   ?=
 HOST   ?= 127.0.0.1
 THREADS ?=
 WORKERS ?=
+SERVE_FLAGS ?=   # more runtime flags, e.g. SERVE_FLAGS="--max-body-size 16M" (README)
 
 .PHONY: test serve check lint bench expected model remove-example clean wrk
 
@@ -60,7 +61,7 @@ lint: $(READY)
 
 SERVE_ARGS = --config "$(CONFIG)" --host "$(HOST)" $(if $(API),--api "$(API)") \
 	$(if $(PORT),--port "$(PORT)") $(if $(THREADS),--threads "$(THREADS)") \
-	$(if $(WORKERS),--workers "$(WORKERS)")
+	$(if $(WORKERS),--workers "$(WORKERS)") $(SERVE_FLAGS)
 
 # Serve one API of CONFIG as a cluster replica runs it (README: Running locally).
 serve: $(READY)
