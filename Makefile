@@ -68,11 +68,14 @@ serve: $(READY)
 	$(PY) -m cortex_tools.runtime $(strip $(SERVE_ARGS))
 
 # Check configs with Cortex 0.17's rules plus the template's own (each API's predictor is
-# built, as a worker builds it), before `cortex deploy`. `make check` checks every
+# built, as a worker builds it), then each API's model and the uploaded code against the
+# image's own TensorFlow 2.1.0 (its wheel is fetched once into a cache), before a deploy. `make check` checks every
 # cortex*.yaml; `make check CONFIG="a.yaml b.yaml"` the files named.
 CHECKED = $(if $(filter command line environment,$(origin CONFIG)),$(CONFIG))
 check: $(READY)
 	$(PY) -m cortex_tools.config_check $(CHECKED)
+	$(PY) -m cortex_tools.tf21 check $(CHECKED)
+	$(PY) -m cortex_tools.tf21 api
 
 # Write sample.expected.json (and samples/*.expected.json): the API's answers, which
 # scripts/smoke.sh then expects from the served or deployed API.
