@@ -11,12 +11,15 @@ import json
 
 import pytest
 import requests
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cortex_tools.expected import expected_path
 from tests.conftest import ROOT
 from tests.template.answers import plain_answer, same_answer
 from tests.template.conftest import API_IDS, PAYLOADS, SPECS
 from tests.template.derived import bad_payloads
+from tests.tools import hostile
 from tests.tools.serve_helpers import Server, run_script, running
 
 
@@ -79,3 +82,24 @@ def test_an_expected_answer_file_matches_what_the_api_answers(predictors, payloa
     assert same_answer(json.loads(path.read_text()), answer, tolerant=True), (
         f"{path.name} is stale: run `make expected`")
 
+
+
+# --- fuzzed over HTTP: the project's predictor behind the runtime -----------------------------
+
+FUZZ = settings(max_examples=150, deadline=None, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+
+
+@FUZZ
+@given(body=st.one_of(hostile.json_texts(), hostile.raw_bodies()),
+       content_type=hostile.content_types())
+def test_any_body_gets_an_answer_or_a_bounded_json_4xx(servers, body, content_type):
+    url = servers[SPECS[0].name].url
+    response = requests.post(url, data=body, headers={"Content-Type": content_type},
+                             timeout=60)
+    assert response.status_code < 500, response.text[:500]
+    if response.status_code >= 400:
+        assert len(response.content) <= 2000
+        assert isinstance(response.json()["error"], str)
+    valid = requests.post(url, json=PAYLOADS[0].value, timeout=60)
+    assert valid.status_code == 200
