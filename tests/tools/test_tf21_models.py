@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from cortex_tools.config_check import check_file
-from cortex_tools.tf21 import arrays, check, wheel
+from cortex_tools.tf21 import arrays, check
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = (sys.executable, "-m", "cortex_tools.tf21")
@@ -43,14 +43,6 @@ APIS = {  # name -> (model, extra config)
     "checkpoint": ("ckpt", TENSORS),
     "resource-checkpoint": ("resource-ckpt", TENSORS),
 }
-
-
-@pytest.fixture(scope="module")
-def prepared() -> check.Setup:
-    try:
-        return check.setup()
-    except wheel.SetupError as e:
-        pytest.fail(f"cannot check against TensorFlow 2.1.0: {e}")
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:

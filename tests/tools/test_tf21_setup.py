@@ -13,20 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cortex_tools.tf21 import arrays, check, shim, wheel
+from cortex_tools.tf21 import arrays, shim, wheel
 from cortex_tools.tf21.compare import compare, diff_text
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = (sys.executable, "-m", "cortex_tools.tf21")
-
-
-@pytest.fixture(scope="module")
-def prepared() -> check.Setup:
-    """The real wheel, shim and op list; a machine that cannot get them fails, loudly."""
-    try:
-        return check.setup()
-    except wheel.SetupError as e:
-        pytest.fail(f"cannot check against TensorFlow 2.1.0: {e}")
 
 
 def offline_env(cache: Path, **extra: str) -> dict[str, str]:
