@@ -9,12 +9,14 @@ session_strategy says. To serve your own model, change the four marked parts
 from tf_session import load_model, number, read_fields
 
 # 1. The payload: each field and how it is checked. A bad payload gets a 400 whose
-#    message names the field. Readers: number(), integer(), string(), boolean(), array().
+#    message names the field. Readers: number(), integer(), string(), boolean(), array(),
+#    each with bounds (values far outside the training data give meaningless answers).
+CENTIMETRES = number(minimum=0, maximum=100)
 FIELDS = {
-    "sepal_length": number(),
-    "sepal_width": number(),
-    "petal_length": number(),
-    "petal_width": number(),
+    "sepal_length": CENTIMETRES,
+    "sepal_width": CENTIMETRES,
+    "petal_length": CENTIMETRES,
+    "petal_width": CENTIMETRES,
 }
 
 # 2. The model's inputs this code feeds and the outputs it reads for each example: keys

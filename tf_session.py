@@ -695,7 +695,15 @@ class Model:
             outputs = self.batcher.submit(example)
         else:
             outputs = self._run_examples([example])[0]
-        return plain(to_answer(outputs))
+        answer = plain(to_answer(outputs))
+        if not _all_finite(answer):
+            # JSON has no NaN or infinity (Cortex's json.dumps would send invalid JSON): the
+            # payload's values are past what the model can answer, which is the client's
+            # to fix.
+            return PayloadError("the model's answer to this payload is not finite (it holds "
+                                "NaN or infinity): its values are likely far outside what "
+                                "the model takes").response()
+        return answer
 
     def example(self, inputs):
         """One example's inputs as arrays of their tensors' dtypes and shapes (less the
@@ -834,6 +842,16 @@ def _shape_text(shape):
     dims = [d if isinstance(d, int) else getattr(d, "value", d) for d in shape]
     return "(%s%s)" % (", ".join("any" if d is None else str(d) for d in dims),
                        "," if len(dims) == 1 else "")
+
+
+def _all_finite(value):
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_all_finite(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_all_finite(item) for item in value)
+    return True
 
 
 def plain(value):

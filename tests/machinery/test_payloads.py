@@ -157,3 +157,16 @@ def test_answers_become_plain_json():
     assert tf_session.plain(answer) == {"p": 0.5, "v": [0, 1, 2], "t": [1, "ok"],
                                         "n": {"deep": [True]}}
     json.dumps(tf_session.plain(answer))
+
+
+def test_an_answer_that_is_not_finite_is_a_400_not_invalid_json(formats):
+    from tests.machinery.two_inputs import PythonPredictor
+
+    predictor = PythonPredictor({"model": formats["frozen_graph"].location,
+                                 "session_strategy": "per_request",
+                                 **formats["frozen_graph"].config})
+    assert predictor.predict({"x": [1.0, 2.0, 3.0], "ids": 4})["y"]  # finite: an answer
+    response = predictor.predict({"x": [3e38, 3e38, -3e38], "ids": 4})  # overflows float32
+    assert response.status_code == 400
+    assert json.loads(response.body)["error"].startswith(
+        "the model's answer to this payload is not finite")

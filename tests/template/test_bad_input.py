@@ -78,6 +78,22 @@ def test_any_json_payload_gets_an_answer_or_a_4xx(predictors, payload):
         json.dumps(response, allow_nan=False)  # what Cortex sends must be JSON
 
 
+@pytest.mark.parametrize("value", [3e38, -3e38, 1e30, 2**62], ids=str)
+def test_huge_numbers_within_float32_get_a_json_answer_or_a_4xx(predictors, value):
+    """Numbers the model can take that may overflow inside it: never an answer that is
+    not JSON (NaN or infinity), which Cortex's json.dumps would send as it is."""
+    predictor = predictors(SPECS[0])
+    if not isinstance(SAMPLE, dict):
+        return
+    for field, original in SAMPLE.items():
+        if isinstance(original, int | float) and not isinstance(original, bool):
+            response = predictor.predict({**SAMPLE, field: value})
+            if hasattr(response, "status_code"):
+                error_of(response)
+            else:
+                json.dumps(response, allow_nan=False)
+
+
 def test_deeply_nested_payloads_get_a_4xx(predictors):
     predictor = predictors(SPECS[0])
     deep = 1
