@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.tools.test_bench_report import assert_report
 
@@ -31,7 +32,8 @@ def test_the_quick_plan_answers_for_the_projects_api(tmp_path):
 
     assert_report((out / "report.md").read_text())
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["plan"] == "quick" and summary["api"]["name"] == "iris-classifier"
+    first_api = yaml.safe_load((ROOT / "cortex.yaml").read_text())[0]["name"]
+    assert summary["plan"] == "quick" and summary["api"]["name"] == first_api
     assert len(summary["sweep"]) >= 2
     assert all(r["errors"] == 0 and r["rps"] > 0 for r in summary["sweep"]), summary["sweep"]
     assert summary["soak"]["errors"] == 0 and summary["soak"]["requests"] > 0

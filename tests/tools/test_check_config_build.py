@@ -4,7 +4,8 @@ One run of the command line (in this process) checks every config of two project
 whole module starts one child process, which imports TensorFlow once. Each test reads
 its API's lines of that run.
 
-Project a: the template's predictor.py and tf_session.py, with a SavedModel whose only
+Project a: a predictor.py written as the template's (features -> probabilities, classes
+read once) and the project's tf_session.py, with a SavedModel whose only
 signature is "other", a frozen graph and a checkpoint (made here with the local
 TensorFlow), plus two predictors of its own: counting.py (logs each build, so a config
 built twice shows) and raising.py (its __init__ fails outside tf_session). Project b
@@ -128,6 +129,31 @@ def tensors(*names: str, **renamed: str) -> str:
     return "{" + ", ".join(f"{name}: '{tensor}'" for name, tensor in pairs.items()) + "}"
 
 
+# As the template's predictor.py reads the iris model; its own copy, so that this test
+# does not change when a user puts another model and predictor.py in the project.
+PREDICTOR = """
+from tf_session import load_model, number, read_fields
+
+FIELDS = {"a": number(), "b": number(), "c": number(), "d": number()}
+
+
+class PythonPredictor:
+    def __init__(self, config):
+        self.model = load_model(config, inputs=["features"], outputs=["probabilities"])
+        self.labels = [label.decode() for label in self.model.evaluate("classes")]
+
+    def predict(self, payload):
+        return self.model.predict(payload, self.to_inputs, self.to_answer)
+
+    def to_inputs(self, payload):
+        fields = read_fields(payload, FIELDS)
+        return {"features": [fields[name] for name in FIELDS]}
+
+    def to_answer(self, outputs):
+        return {"label": self.labels[int(outputs["probabilities"].argmax())]}
+"""
+
+
 def api(name: str, model: str, path: str = "predictor.py", **config: str) -> str:
     lines = [f"- name: {name}", "  predictor:", "    type: python", f"    path: {path}",
              "    config:", f"      model: {model}", "      session_strategy: per_request"]
@@ -170,7 +196,7 @@ def run(tmp_path_factory) -> dict:
     for project in (a, b):
         shutil.copy(ROOT / "tf_session.py", project)
         (project / "counting.py").write_text(COUNTING)
-    shutil.copy(ROOT / "predictor.py", a)
+    (a / "predictor.py").write_text(PREDICTOR)
     (b / "exiting.py").write_text(EXITING)
     (a / "raising.py").write_text(RAISING)
     write_saved_model(a / "sm_other", "other")
