@@ -730,9 +730,7 @@ class Model:
                 for i in range(len(examples))]
 
     def close(self):
-        if self.batcher is not None:
-            self.batcher.close()
-        self.sess.close()
+        self.sess.close()  # the batcher has no thread to stop: queued callers time out
 
 
 VARIABLE_OPS = ("VariableV2", "Variable", "VarHandleOp", "AutoReloadVariable")
@@ -1030,6 +1028,3 @@ class Batcher:
                 self._queue[0].ready.set()
             else:
                 self._leading = False
-
-    def close(self):
-        """Nothing to stop (no threads); queued callers, if any, time out."""

@@ -12,58 +12,31 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
-import subprocess
 import sys
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from cortex_tools import project
-
-READY = re.compile(r"^serving API \S+: .* at (?P<url>http://\S+)$")
-START_TIMEOUT_S = 300
+from cortex_tools.bench.server import Server, ServerError, post, serving
+from cortex_tools.runtime.config import load_api
+from cortex_tools.runtime.errors import ConfigError
 
 
 def expected_path(payload_file: Path) -> Path:
     return payload_file.with_name(payload_file.name.removesuffix(".json") + ".expected.json")
 
 
-def served_answers(config: Path, api: str | None, bodies: list[bytes]) -> list[bytes]:
+def served_answers(config: Path, api: str | None, bodies: list[bytes]) -> list[str]:
     """Each body POSTed to the API served by the local runtime; its answers, as sent."""
-    command = [sys.executable, "-m", "cortex_tools.runtime", "--config", str(config),
-               "--port", "0", "--no-access-log", *(["--api", api] if api else [])]
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, env=env) as server:
-        try:
-            url = _ready_url(server)
-            return [_post(url, body) for body in bodies]
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-
-
-def _ready_url(server: subprocess.Popen[str]) -> str:
-    assert server.stdout is not None
-    seen = []
-    for line in server.stdout:
-        seen.append(line.rstrip())
-        found = READY.match(line.strip())
-        if found:
-            return found.group("url")
-    raise RuntimeError("the local runtime stopped before it served:\n" + "\n".join(seen[-20:]))
-
-
-def _post(url: str, body: bytes) -> bytes:
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.read()
-    except urllib.error.HTTPError as e:
-        raise RuntimeError(f"the API answered HTTP {e.code}: {e.read()[:500]!r}") from e
+    name = api or load_api(config).name
+    server = Server(config, name, f"API {name}")
+    answers = []
+    with serving([server], bodies[0]) as (url,):
+        for body in bodies:
+            status, text, _ = post(url, body, timeout=60)
+            if not 200 <= status < 300:
+                raise ServerError(f"the API answered HTTP {status}: {text[:500]}")
+            answers.append(text)
+    return answers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         answers = served_answers(args.config, args.api,
                                  [json.dumps(p.value).encode() for p in payloads])
-    except RuntimeError as e:
+    except (ServerError, ConfigError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     for payload, answer in zip(payloads, answers, strict=True):
