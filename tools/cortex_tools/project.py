@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cortex_tools.config_check import check_file
-from cortex_tools.runtime.config import ApiSpec, load_api
+from cortex_tools.runtime.config import ApiSpec, load_apis
 from cortex_tools.runtime.predictor_loader import build_predictor, load_predictor_class
 
 SAMPLE = "sample.json"
@@ -38,11 +37,7 @@ def config_files(project_dir: Path) -> list[Path]:
 def api_specs(project_dir: Path) -> list[ApiSpec]:
     """Every API of every config file, each with its defaults filled in (invalid configs
     raise the runtime's ConfigError, as ``make serve`` would)."""
-    specs = []
-    for path in config_files(project_dir):
-        for api in check_file(path).apis:
-            specs.append(load_api(path, api["name"]))
-    return specs
+    return [spec for path in config_files(project_dir) for spec in load_apis(path)]
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,18 @@ def worker_concurrency_limit(max_replica_concurrency: int, workers_per_replica: 
 
 def load_api(config_path: str | os.PathLike[str], api_name: str | None = None) -> ApiSpec:
     """The API named ``api_name`` (default: the file's first) of a valid config file."""
+    specs = load_apis(config_path)
+    if api_name is None:
+        return specs[0]
+    matches = [spec for spec in specs if spec.name == api_name]
+    if not matches:
+        names = ", ".join(spec.name for spec in specs)
+        raise ConfigError(f"api {api_name!r} is not in {config_path} (it has: {names})")
+    return matches[0]
+
+
+def load_apis(config_path: str | os.PathLike[str]) -> list[ApiSpec]:
+    """Every API of a valid config file, in file order (checked once, as make check does)."""
     path = Path(config_path).expanduser().resolve()
     if not path.is_file():
         raise ConfigError(f"config file not found: {config_path}")
@@ -69,18 +81,11 @@ def load_api(config_path: str | os.PathLike[str], api_name: str | None = None) -
             details=problem_lines,
         )
 
-    apis = result.apis
-    if not apis:
+    specs = [_to_spec(api, path, Path(result.project_dir).resolve(), problem_lines)
+             for api in result.apis]
+    if not specs:
         raise ConfigError(f"{config_path} defines no API")
-    if api_name is None:
-        api = apis[0]
-    else:
-        matches = [a for a in apis if a.get("name") == api_name]
-        if not matches:
-            names = ", ".join(str(a.get("name")) for a in apis)
-            raise ConfigError(f"api {api_name!r} is not in {config_path} (it has: {names})")
-        api = matches[0]
-    return _to_spec(api, path, Path(result.project_dir).resolve(), problem_lines)
+    return specs
 
 
 def _to_spec(api: dict[str, Any], path: Path, project_dir: Path, warnings: list[str]) -> ApiSpec:
