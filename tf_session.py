@@ -108,7 +108,9 @@ CONFIG_SCHEMA = {
                     "type": ["number", "string"], "x-duration": True,
                     "minimum": 0, "maximum": 0.1,
                     "description": "seconds or a duration such as 2ms, from 0 to 0.1 s "
-                                   "(0: no wait, take what is queued)",
+                                   "(0: no wait, take what is queued; above 0: the "
+                                   "longest a batch waits for as many requests as the "
+                                   "last batch held)",
                 },
             },
             "description": "a map with max_batch_size and an optional batch_interval",
@@ -917,27 +919,35 @@ class BatchError(RuntimeError):
 
 
 class _Waiting:
-    """One caller's example in the queue, and what it is handed back."""
+    """One caller's example in the queue, and what it is handed back.
 
-    __slots__ = ("example", "key", "arrived", "ready", "lead", "outputs", "error")
+    `woken` is a bare lock, held from the start and released once, by whoever hands this
+    caller its outputs or the lead: the caller waits by acquiring it and wakes straight
+    into its own code (a threading.Event's waiter must then also take the Event's lock)."""
+
+    __slots__ = ("example", "key", "woken", "lead", "done", "outputs", "error")
 
     def __init__(self, example):
         self.example = example
         self.key = tuple(sorted((name, a.shape, a.dtype.str) for name, a in example.items()))
-        self.arrived = time.monotonic()
-        self.ready = threading.Event()  # set when outputs or error are in, or lead is handed
-        self.lead = False
+        self.woken = threading.Lock()
+        self.woken.acquire()
+        self.lead = self.done = False
         self.outputs = self.error = None
 
 
 class Batcher:
     """Concurrent callers' examples run together: one sess.run for up to max_batch_size.
 
-    No thread of its own: the caller that finds the model free leads. It waits for the
-    batch to fill until `interval` after the first arrival (0: no wait, takes what is
-    queued), runs the oldest examples of one shape, hands each caller its rows, and passes
-    the lead to the oldest caller still queued. Callers wait on events, never poll, and at
-    most `wait_limit` seconds. Examples of other shapes wait for a batch of their own.
+    No thread of its own: the caller that finds the model free leads. With `interval` 0
+    it takes what is queued. With a positive `interval` it first waits, at most `interval`
+    from when the model is free, for as many callers as the previous batch held (the
+    first batch: max_batch_size): under steady load the threads of one batch come back
+    together and every batch fills, while a lone caller waits once, then never, since its
+    batch held one. It runs the oldest examples of one shape, hands each caller its rows,
+    and passes the lead to the oldest caller still queued. Callers wait on events, never
+    poll, and at most `wait_limit` seconds. Examples of other shapes wait for a batch of
+    their own.
     """
 
     def __init__(self, run_examples, max_batch_size, interval=0.0,
@@ -951,6 +961,7 @@ class Batcher:
         self._grown = threading.Condition(self._lock)  # a leader waits here for more
         self._queue = []  # oldest first
         self._leading = False
+        self._expected = max_batch_size  # callers a batch waits for: the last batch's size
         atexit.register(self.report)
 
     def report(self):
@@ -968,13 +979,14 @@ class Batcher:
             self._queue.append(me)
             lead = not self._leading
             self._leading = True
-            self._grown.notify()
+            if len(self._queue) >= self._expected:
+                self._grown.notify()  # the leader may have its batch (one wake, not one each)
         if not lead:
             lead = self._wait(me)
         if lead:
             try:
-                while not me.ready.is_set():
-                    self._run_one_batch()
+                while not me.done:
+                    self._run_one_batch(me)
             finally:
                 self._pass_the_lead()  # whatever happened, the queue is never left leaderless
         if me.error is not None:
@@ -983,29 +995,29 @@ class Batcher:
 
     def _wait(self, me):
         """True when this caller was handed the lead, False when its outputs are in."""
-        if not me.ready.wait(self.wait_limit):
+        if not me.woken.acquire(timeout=self.wait_limit):
             with self._lock:
-                if not me.ready.is_set():
-                    self._queue.remove(me)
+                if not (me.done or me.lead):
+                    if me in self._queue:  # else it is in a batch that runs on, stuck
+                        self._queue.remove(me)
                     raise BatchError("no batch ran this request within %g s: the model is "
                                      "stuck or far too slow" % self.wait_limit)
-        if me.lead:
-            me.ready.clear()
-            return True
-        return False
+        return not me.done
 
-    def _run_one_batch(self):
+    def _run_one_batch(self, leader):
         with self._lock:
-            first = self._queue[0]
-            deadline = first.arrived + self.interval
+            # The wait counts from now, when the model is free: a caller queued while
+            # another batch ran has waited for the model, not for this batch to fill.
+            first, deadline = self._queue[0], time.monotonic() + self.interval
             while True:
                 batch = [w for w in self._queue if w.key == first.key][:self.max_batch_size]
                 remaining = deadline - time.monotonic()
-                if len(batch) >= self.max_batch_size or remaining <= 0:
+                if len(batch) >= self._expected or remaining <= 0:
                     break
                 self._grown.wait(remaining)
             for waiting in batch:
                 self._queue.remove(waiting)
+            self._expected = len(batch)
             self.batches += 1
             self.examples += len(batch)
         try:
@@ -1019,12 +1031,14 @@ class Batcher:
             for waiting, rows in zip(batch, outputs):
                 waiting.outputs = rows
         for waiting in batch:
-            waiting.ready.set()
+            waiting.done = True
+            if waiting is not leader:  # the leader is awake; the others wait on their locks
+                waiting.woken.release()
 
     def _pass_the_lead(self):
         with self._lock:
             if self._queue:
                 self._queue[0].lead = True
-                self._queue[0].ready.set()
+                self._queue[0].woken.release()
             else:
                 self._leading = False

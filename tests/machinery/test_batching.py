@@ -3,6 +3,7 @@ exactly its own row, its own 400, or its own batch's error; nobody waits for eve
 
 from __future__ import annotations
 
+import concurrent.futures
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -204,6 +205,24 @@ def test_a_caller_waits_no_longer_than_the_limit_then_gets_a_clear_error():
     assert int(batcher.submit(example(3))["v"]) == 6  # and it serves on
 
 
+def test_a_caller_in_a_stuck_batch_gets_the_clear_error_too():
+    gate, running = threading.Event(), threading.Event()
+    batcher, batches = echo_batcher(max_batch_size=2, interval=30.0, wait_limit=0.5,
+                                    gate=gate, running=running)
+    with ThreadPoolExecutor(2) as pool:
+        calls = [pool.submit(_outcome, batcher.submit, example(v)) for v in (1, 2)]
+        assert running.wait(30)  # both are in the batch, held at the gate
+        done, _ = concurrent.futures.wait(calls, timeout=30, return_when="FIRST_COMPLETED")
+        assert len(done) == 1  # the follower gave up; the leader is still in the batch
+        gate.set()
+        results = [c.result(timeout=30) for c in calls]
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert len(errors) == 1 and isinstance(errors[0], tf_session.BatchError), results
+    assert "no batch ran this request within 0.5 s" in str(errors[0])
+    assert [sorted(b) for b in batches] == [[1, 2]]
+    assert batcher._queue == [] and not batcher._leading
+
+
 def test_a_full_batch_runs_without_waiting_out_the_interval():
     batcher, batches = echo_batcher(max_batch_size=2, interval=5.0)
     started = time.monotonic()
@@ -218,6 +237,33 @@ def test_a_lone_call_waits_the_interval_from_its_arrival():
     started = time.monotonic()
     assert int(batcher.submit(example(4))["v"]) == 8
     assert time.monotonic() - started >= 0.2 and batches == [[4]]
+
+
+def test_with_an_interval_a_lone_caller_waits_once_then_never():
+    batcher, batches = echo_batcher(max_batch_size=4, interval=0.5)
+    started = time.monotonic()
+    assert int(batcher.submit(example(1))["v"]) == 2  # the first batch waits for 4
+    first = time.monotonic()
+    for value in range(2, 12):  # then each batch waits for as many as the last one held: 1
+        assert int(batcher.submit(example(value))["v"]) == value * 2
+    assert first - started >= 0.5
+    assert time.monotonic() - first < 0.5  # ten calls, none of which waited out the interval
+    assert batches == [[v] for v in range(1, 12)]
+
+
+def test_with_an_interval_steady_callers_fill_every_batch():
+    # Eight threads call without pause: each batch waits (at most 30 s) for as many callers
+    # as the last one held, so all eight meet in every batch, batch after batch.
+    batcher, batches = echo_batcher(max_batch_size=8, interval=30.0)  # no thread is late
+    rounds = 25
+
+    def calls(thread):
+        return [int(batcher.submit(example(thread * 100 + k))["v"]) for k in range(rounds)]
+
+    results = released_together(calls, list(range(8)), threads=8)
+    assert results == [[(t * 100 + k) * 2 for k in range(rounds)] for t in range(8)]
+    assert [sorted(batch) for batch in batches] == [
+        [t * 100 + k for t in range(8)] for k in range(rounds)]
 
 
 def test_with_interval_zero_a_lone_call_does_not_wait():

@@ -647,8 +647,8 @@ WARNINGS = [
                     "    target_replica_concurrency: 4  # <-"),
          "autoscaling.target_replica_concurrency", "4 is less than server_side_batching."
          "max_batch_size x workers_per_replica = 8: the autoscaler adds replicas until each "
-         "holds about target_replica_concurrency requests, so batches seldom fill and each "
-         "waits out batch_interval (target_replica_concurrency >= 8, or a smaller "
+         "holds about target_replica_concurrency requests, so batches seldom fill and a batch "
+         "often waits out batch_interval (target_replica_concurrency >= 8, or a smaller "
          "max_batch_size)", severity="warning", id="template-batching-target-too-low"),
     case(api_config("      server_side_batching: {max_batch_size: 2}",
                     "  autoscaling: {threads_per_worker: 2, target_replica_concurrency: 1}  # <-"),

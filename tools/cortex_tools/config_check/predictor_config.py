@@ -114,15 +114,15 @@ def _check_target_fills_batches(size: int, waits: bool, scaling: dict[str, Any],
     each holds about target_replica_concurrency requests (pkg/operator/operator/
     autoscaler.go). A worker's batch fills only with max_batch_size requests in that
     worker at once, so a replica needs max_batch_size x workers_per_replica in flight; a
-    lower target keeps every batch part-full (each after waiting out batch_interval, if
-    that is above 0)."""
+    lower target keeps batches part-full (and, with batch_interval above 0, a batch often
+    waits it out for requests that do not come)."""
     keys = [("autoscaling", k) for k in ("workers_per_replica", "target_replica_concurrency")]
     if scope.is_bad(*keys):
         return
     workers, target = scaling["workers_per_replica"], scaling["target_replica_concurrency"]
     needed = size * workers
     if target < needed:
-        wait = " and each waits out batch_interval" if waits else ""
+        wait = " and a batch often waits out batch_interval" if waits else ""
         scope.warning(keys[1], f"{show(target)} is less than server_side_batching."
                       f"max_batch_size x workers_per_replica = {needed}: the autoscaler adds "
                       "replicas until each holds about target_replica_concurrency requests, "
