@@ -63,7 +63,11 @@ def test_a_setting_in_the_config_and_as_one_pasteable_line():
                                     "workers_per_replica": 2, "max_replica_concurrency": 16}
     config = entry["predictor"]["config"]
     assert config["session_strategy"] == "once_per_thread"
-    assert config["server_side_batching"] == {"max_batch_size": 8, "batch_interval": 0}
+    assert config["server_side_batching"] == {"max_batch_size": 8, "batch_interval": "2ms"}
+    waitless = Setting(8, 2, "once_per_thread", 8, interval=0)
+    assert waitless.applied_to(ENTRY)["predictor"]["config"]["server_side_batching"] == {
+        "max_batch_size": 8, "batch_interval": 0}
+    assert waitless.key == setting.key + " interval=0"
     assert config["inter_op_parallelism_threads"] == -1  # the user's own keys stay
     assert ENTRY["autoscaling"]["threads_per_worker"] == 2  # a copy
     assert "server_side_batching" not in Setting(4, 1, "per_request").applied_to(
@@ -105,26 +109,39 @@ def test_strategy_ratios_pair_rows_of_the_same_threads_and_workers():
     assert analysis.strategy_ratios(rows) == [1.1]
 
 
-def batching_row(connections: int, off: float, on: float, p50_delta: float = 0.0) -> dict:
-    return {"connections": connections, "ratio": round(on / off, 2), "mean_batch": 3.0,
-            "p50_delta_ms": p50_delta,
+def batched(off: float, on: float, p50_delta: float) -> dict:
+    return {"rps": on, "errors": 0, "p50_ms": 1.0 + p50_delta, "server_cpu_us": 600,
+            "mean_batch": 3.0, "ratio": round(on / off, 2), "p50_delta_ms": p50_delta}
+
+
+def batching_row(connections: int, off: float, wait: float, p50_delta: float = 0.0,
+                 on: float | None = None) -> dict:
+    """A row of bench.batching.run: off, and the batched sides at interval 0 (on) and at
+    BATCH_INTERVAL (wait)."""
+    return {"connections": connections,
             "off": {"rps": off, "errors": 0, "p50_ms": 1.0, "server_cpu_us": 900},
-            "on": {"rps": on, "errors": 0, "p50_ms": 1.0 + p50_delta, "server_cpu_us": 600}}
+            "on": batched(off, on or wait, p50_delta), "wait": batched(off, wait, p50_delta)}
 
 
 def test_batching_targets_hold_miss_or_are_not_measured():
     ceiling = {"ratio": 2.0, "mean_batch": 4.0, "on": {"8": {"calls_per_s": 300}},
-               "off": {"1": {"calls_per_s": 100}, "8": {"calls_per_s": 150}}}
-    user = {"served": [batching_row(1, 100, 100, 0.1), batching_row(64, 100, 160)],
+               "off": {"1": {"calls_per_s": 100}, "8": {"calls_per_s": 150}},
+               "batch_cost": {"size": 8, "us_1": 100.0, "us_batch": 250.0, "ratio": 2.5}}
+    user = {"served": [batching_row(1, 100, 100, 0.1), batching_row(64, 100, 160, on=120)],
             "inprocess": ceiling}
     heavy = {"served": [batching_row(64, 100, 300)], "inprocess": ceiling}
     found = analysis.batching_targets({"user": user, "heavy": heavy})
     assert [t["holds"] for t in found] == [True, False, True]
+    assert found[0]["measured"].startswith("1.60x (160 vs 100 req/s")  # the 2ms side
+    assert "batch_interval 0: 1.20x" in found[0]["measured"]
     why = found[1]["why"]
+    assert "costs 2.5x" in why and "at most 3.2x" in why  # 8 examples / 2.5
     assert "2.0x" in why and "8 unbatched threads make 1.5x" in why and "900 to 600" in why
     assert found[1]["measured"].startswith("3.00x (300 vs 100 req/s")
     assert [t["holds"] for t in analysis.batching_targets({"user": None, "heavy": heavy})] == [
         None, False, None]
+    slow = {"served": [batching_row(1, 100, 100, 0.3)], "inprocess": ceiling}
+    assert analysis.batching_targets({"user": slow, "heavy": None})[2]["holds"] is False
 
 
 def test_the_seed_page_figures():

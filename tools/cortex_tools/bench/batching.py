@@ -1,13 +1,17 @@
 """Batching off against on at the same threads (1 worker), at each connection count.
 
-One unbatched server takes every count; the batched side has a server per count (but
-1), since a worker reports its batches only once, as it stops: so each count's mean
-batch size is its own. At each count the two take turns in the same rounds.
+Two batched sides: batch_interval 0 (a batch takes what is queued) and BATCH_INTERVAL
+(a batch waits, that long at most, for as many requests as the last one held). Each has
+a server per connection count (but 1), since a worker reports its batches only once, as
+it stops: so each count's mean batch size is its own. At each count the three take
+turns in the same rounds.
 """
 
 from __future__ import annotations
 
 import atexit
+import statistics
+import timeit
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,42 +20,52 @@ from cortex_tools.bench import inprocess, rounds
 from cortex_tools.bench.plan import Plan
 from cortex_tools.bench.served_copy import ServedCopy
 from cortex_tools.bench.server import Server, serving
-from cortex_tools.bench.setting import Setting
+from cortex_tools.bench.setting import BATCH_INTERVAL, Setting
+
+# The batched sides: name -> batch_interval.
+SIDES = {"on": 0, "wait": BATCH_INTERVAL}
 
 
 def run(copy: ServedCopy, strategy: str | None, plan: Plan, *, api_limit: int,
         body_file: Path, say: Callable[[str], None]) -> list[dict[str, Any]]:
-    """One row per connection count: off and on, their req/s ratio and p50 difference."""
+    """One row per connection count: off, and each batched side with its mean batch, its
+    req/s over off's (ratio) and its p50 less off's (p50_delta_ms)."""
     threads, counts = plan.batch_threads, sorted(plan.batch_connections)
     # Room for the most connections, so that no 503 stands in for a slow answer.
     limit = max(api_limit, 2 * counts[-1])
     off = Server(copy.config_for(Setting(threads, 1, strategy, None, limit)), copy.name, "off")
-    config_on = copy.config_for(Setting(threads, 1, strategy, threads, limit))
-    on = {c: Server(config_on, copy.name, f"on c={c}") for c in counts
-          if c != 1 or len(counts) == 1}
+    on: dict[str, dict[int, Server]] = {}
+    for side, interval in SIDES.items():
+        config = copy.config_for(Setting(threads, 1, strategy, threads, limit, interval))
+        on[side] = {c: Server(config, copy.name, f"{side} c={c}") for c in counts
+                    if c != 1 or len(counts) == 1}
     # A single connection runs one request per batch, so its requests can be taken out of
     # a server's exit line: count 1 shares the batched server of the top count, first.
-    shared = on[counts[-1]]
-    found, alone = [], 0
-    with serving([off, *on.values()], body_file.read_bytes()) as urls:
-        url_of = dict(zip([off, *on.values()], urls, strict=True))
+    shared = {side: servers[counts[-1]] for side, servers in on.items()}
+    everyone = [off, *(s for servers in on.values() for s in servers.values())]
+    found, alone = [], {}
+    with serving(everyone, body_file.read_bytes()) as urls:
+        url_of = dict(zip(everyone, urls, strict=True))
         for c in counts:
-            server = on.get(c, shared)
-            pair = rounds.measure([rounds.Target(f"off c={c}", off, url_of[off], c),
-                                   rounds.Target(f"on c={c}", server, url_of[server], c)],
-                                  body_file, warmup_s=plan.warmup_s, run_s=plan.run_s,
-                                  runs=plan.runs, say=say)
-            row = {"connections": c, "off": pair[f"off c={c}"], "on": pair[f"on c={c}"]}
-            if c == 1 and server is shared and len(counts) > 1:
-                alone = row["on"]["requests"] + row["on"]["warmup_requests"]
-                row["mean_batch"] = 1.0
+            servers = {"off": off, **{side: on[side].get(c, shared[side]) for side in SIDES}}
+            measured = rounds.measure(
+                [rounds.Target(f"{side} c={c}", server, url_of[server], c)
+                 for side, server in servers.items()],
+                body_file, warmup_s=plan.warmup_s, run_s=plan.run_s, runs=plan.runs, say=say)
+            row = {"connections": c, **{side: measured[f"{side} c={c}"] for side in servers}}
+            for side in SIDES:
+                if c == 1 and servers[side] is shared[side] and len(counts) > 1:
+                    alone[side] = row[side]["requests"] + row[side]["warmup_requests"]
+                    row[side]["mean_batch"] = 1.0
             found.append(row)
     for row in found:  # the servers have stopped: their exit lines are in
-        server = on.get(row["connections"])
-        if server is not None:
-            row["mean_batch"] = server.mean_batch(alone if server is shared else 0)
-        row["ratio"] = round(row["on"]["rps"] / max(row["off"]["rps"], 0.1), 2)
-        row["p50_delta_ms"] = round(row["on"]["p50_ms"] - row["off"]["p50_ms"], 3)
+        for side in SIDES:
+            part, server = row[side], on[side].get(row["connections"])
+            if server is not None:
+                part["mean_batch"] = server.mean_batch(
+                    alone.get(side, 0) if server is shared[side] else 0)
+            part["ratio"] = round(part["rps"] / max(row["off"]["rps"], 0.1), 2)
+            part["p50_delta_ms"] = round(part["p50_ms"] - row["off"]["p50_ms"], 3)
     return found
 
 
@@ -59,7 +73,9 @@ def section(copy: ServedCopy, strategy: str | None, plan: Plan, sample: Any, *,
             body_file: Path, say: Callable[[str], None]) -> dict[str, Any]:
     """In-process first (the ceiling), then served."""
     ceiling = inprocess_ceiling(copy, strategy, plan, sample, plan.inprocess_s)
-    say(f" {copy.name}: in-process, batching gives {ceiling['ratio']}x")
+    cost = ceiling["batch_cost"]
+    say(f" {copy.name}: a batch of {cost['size']} costs {cost['ratio']}x one example; "
+        f"in-process, batching gives {ceiling['ratio']}x")
     return {"inprocess": ceiling, "served": run(
         copy, strategy, plan, api_limit=copy.spec().max_replica_concurrency,
         body_file=body_file, say=say)}
@@ -68,16 +84,42 @@ def section(copy: ServedCopy, strategy: str | None, plan: Plan, sample: Any, *,
 def inprocess_ceiling(copy: ServedCopy, strategy: str | None, plan: Plan, sample: Any,
                       seconds: float) -> dict[str, Any]:
     """predict(sample) in this process, unbatched at 1 and batch_threads threads, batched
-    at batch_threads: what one call costs, and what batching gives the model before any
-    HTTP, for comparison with the served ratio."""
+    (BATCH_INTERVAL) at batch_threads: what one call costs, and what batching gives the
+    model before any HTTP, for comparison with the served ratio; and what one sess.run of
+    batch_threads examples costs against one of a single example (batch_cost)."""
     threads, found = plan.batch_threads, {}
     for side, batch, counts in (("off", None, (1, threads)), ("on", threads, (threads,))):
         predictor, call = inprocess.build(copy.spec(Setting(threads, 1, strategy, batch)),
                                           sample)
+        model = inprocess.tf_session_model(predictor)
         found[side] = inprocess.rates(call, counts, seconds)
-        if batcher := getattr(inprocess.tf_session_model(predictor), "batcher", None):
-            found["mean_batch"] = round(batcher.examples / max(batcher.batches, 1), 2)
-            atexit.unregister(batcher.report)  # counted here: no exit line at our exit
+        if side == "off":
+            found["batch_cost"] = batch_cost(model, call, threads, plan.cost_repeats)
+        elif model.batcher is not None:
+            found["mean_batch"] = round(model.batcher.examples / max(model.batcher.batches, 1),
+                                        2)
+            atexit.unregister(model.batcher.report)  # counted here: no exit line at our exit
     key = str(threads)
     found["ratio"] = round(found["on"][key]["calls_per_s"] / found["off"][key]["calls_per_s"], 2)
     return found
+
+
+def batch_cost(model: Any, call: Callable[[], Any], size: int,
+               repeats: int) -> dict[str, Any]:
+    """µs of the model's sess.run for one example of the sample and for `size` of them,
+    paired within each repeat (medians): their ratio bounds what batching can give, since
+    `size` callers' examples in one batch then cost `ratio` times one's."""
+    run, seen = model._run_examples, []  # tf_session's own: stacks, runs, splits
+    model._run_examples = lambda examples: seen.append(examples[0]) or run(examples)
+    try:
+        call()  # the sample's example, as predictor.py's to_inputs makes it
+    finally:
+        del model._run_examples
+    one, many = (timeit.Timer(lambda n=n: run([seen[0]] * n)) for n in (1, size))
+    loops = max(int(0.02 / max(one.timeit(20) / 20, 1e-9)), 5)  # ~20 ms per timing
+    many.timeit(20)
+    times = [(one.timeit(loops) / loops, many.timeit(loops) / loops) for _ in range(repeats)]
+    us_one = statistics.median(t[0] for t in times) * 1e6
+    us_many = statistics.median(t[1] for t in times) * 1e6
+    return {"size": size, "us_1": round(us_one, 1), "us_batch": round(us_many, 1),
+            "ratio": round(us_many / us_one, 2)}

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cortex_tools.bench.setting import BATCH_INTERVAL
+
 TABLES = "## Sweep"  # the first heading after the one-screen summary
 
 
@@ -126,24 +128,8 @@ def tables(s: dict[str, Any]) -> list[str]:
            f"```yaml\n{s['recommendation']['entry']}\n```"]
     for key, title in (("user", f"your API ({s['api']['name']})"),
                        ("heavy", "a generated dense model (16 -> 3 x 2048 -> 4, float32)")):
-        part = s["batching"].get(key)
-        if not part:
-            continue
-        ceiling = part["inprocess"]
-        off, on = ceiling["off"], ceiling["on"]
-        t = max(on, key=int)  # the batching threads
-        out += [f"## Batching: {title}, 8 threads, 1 worker, batch_interval 0",
-                table(["connections", "off: req/s", "p50 ms", "p99 ms", "on: req/s", "p50 ms",
-                       "p99 ms", "mean batch", "on / off", "errors (off, on)"],
-                      [[r["connections"], f"{r['off']['rps']:.0f}", f"{r['off']['p50_ms']:.2f}",
-                        f"{r['off']['p99_ms']:.1f}", f"{r['on']['rps']:.0f}",
-                        f"{r['on']['p50_ms']:.2f}", f"{r['on']['p99_ms']:.1f}",
-                        r["mean_batch"] or "–", f"{r['ratio']:.2f}x",
-                        f"{r['off']['errors']}, {r['on']['errors']}"] for r in part["served"]]),
-                f"In-process (no HTTP): one call {off['1']['us_per_call']:.0f} µs on 1 thread; "
-                f"at {t} threads {off[t]['calls_per_s']:.0f} calls/s unbatched, "
-                f"{on[t]['calls_per_s']:.0f} batched (mean batch {ceiling.get('mean_batch')}):"
-                f" {ceiling['ratio']}x."]
+        if part := s["batching"].get(key):
+            out += batching_table(title, part)
     inproc = s["inprocess"]
     out += ["## In-process: the model without HTTP",
             table(["threads", "calls/s", "µs per call (1/rate)", "CPU µs per call"],
@@ -168,6 +154,36 @@ def tables(s: dict[str, Any]) -> list[str]:
             f"Overload: statuses {o['statuses']}, socket errors {o['socket_errors'] or 'none'}, "
             f"p50 {o['p50_ms']:.1f} ms.", how(s)]
     return out
+
+
+def batching_table(title: str, part: dict[str, Any]) -> list[str]:
+    ceiling, sides = part["inprocess"], (("on", "interval 0"), ("wait", BATCH_INTERVAL))
+    off, on, cost = ceiling["off"], ceiling["on"], ceiling["batch_cost"]
+    t = max(on, key=int)  # the batching threads
+    head = ["connections", "off: req/s", "p50 ms", "p99 ms"]
+    for _, label in sides:
+        head += [f"{label}: req/s", "p50 ms", "p99 ms", "mean batch", "/ off"]
+    rows = []
+    for r in part["served"]:
+        cells = [r["connections"], f"{r['off']['rps']:.0f}", f"{r['off']['p50_ms']:.2f}",
+                 f"{r['off']['p99_ms']:.1f}"]
+        for side, _ in sides:
+            b = r[side]
+            cells += [f"{b['rps']:.0f}", f"{b['p50_ms']:.2f}", f"{b['p99_ms']:.1f}",
+                      b["mean_batch"] or "–", f"{b['ratio']:.2f}x"]
+        rows.append(cells)
+    errors = {side: sum(r[side]["errors"] for r in part["served"]) for side in ("off", "on",
+                                                                              "wait")}
+    return [f"## Batching: {title}, 8 threads, 1 worker, batch_interval 0 and "
+            f"{BATCH_INTERVAL}", table(head, rows),
+            f"Errors: off {errors['off']}, interval 0 {errors['on']}, {BATCH_INTERVAL} "
+            f"{errors['wait']}. The model alone: one sess.run of {cost['size']} examples "
+            f"{cost['us_batch']:.0f} µs, of one {cost['us_1']:.0f} µs ({cost['ratio']}x): "
+            f"batching can give it at most {cost['size'] / cost['ratio']:.1f}x. In-process "
+            f"(no HTTP): one call {off['1']['us_per_call']:.0f} µs on 1 thread; at {t} threads "
+            f"{off[t]['calls_per_s']:.0f} calls/s unbatched, {on[t]['calls_per_s']:.0f} "
+            f"batched at {BATCH_INTERVAL} (mean batch {ceiling.get('mean_batch')}): "
+            f"{ceiling['ratio']}x."]
 
 
 def how(s: dict[str, Any]) -> str:

@@ -14,6 +14,11 @@ from typing import Any
 
 import yaml
 
+# The batch_interval the bench batches with, as the bundled batched APIs do: a batch waits
+# for as many requests as the last one held, at most this long, so under load batches
+# fill, and a lone request waits for nothing (tf_session.Batcher).
+BATCH_INTERVAL = "2ms"
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -22,10 +27,13 @@ class Setting:
     strategy: str | None = None  # None: the API's own config (a predictor without tf_session)
     batch: int | None = None  # server_side_batching.max_batch_size; None: no batching
     max_replica_concurrency: int | None = None  # None: the API's own
+    interval: float | str = BATCH_INTERVAL  # server_side_batching.batch_interval
 
     @property
     def key(self) -> str:
         batch = f" batch={self.batch}" if self.batch else ""
+        if self.batch and self.interval != BATCH_INTERVAL:
+            batch += f" interval={self.interval}"
         return f"{self.strategy or 'own strategy'} t={self.threads} w={self.workers}{batch}"
 
     def changes(self) -> dict[str, Any]:
@@ -34,8 +42,9 @@ class Setting:
         if self.max_replica_concurrency:
             autoscaling["max_replica_concurrency"] = self.max_replica_concurrency
         config: dict[str, Any] = {"session_strategy": self.strategy} if self.strategy else {}
-        if self.batch:  # batch_interval 0: a batch takes what is queued, never waits for more
-            config["server_side_batching"] = {"max_batch_size": self.batch, "batch_interval": 0}
+        if self.batch:
+            config["server_side_batching"] = {"max_batch_size": self.batch,
+                                              "batch_interval": self.interval}
         return {"autoscaling": autoscaling, **({"predictor": {"config": config}} if config else {})}
 
     def applied_to(self, entry: dict[str, Any]) -> dict[str, Any]:
