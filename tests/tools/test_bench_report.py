@@ -86,6 +86,17 @@ def test_a_predictor_that_drives_tensorflow_itself():
     assert "session_strategy" not in summary["recommendation"]["line"]
 
 
+def test_a_predictor_that_calls_model_run_itself():
+    # It holds a tf_session.Model, so strategies and batching are measured, but its
+    # predict never reaches Model.predict: there is no batch cost to report.
+    summary = copy.deepcopy(recorded())
+    summary["batching"]["user"]["inprocess"]["batch_cost"] = None
+    analysis.analyze(summary)
+    text = report.render(summary)
+    assert_report(text)
+    assert "predict calls model.run itself, not Model.predict: nothing batches." in text
+
+
 def test_a_project_without_sample_json_is_refused(tmp_path, capsys, monkeypatch):
     (tmp_path / "predictor.py").write_text(
         "class PythonPredictor:\n    def __init__(self, config):\n        pass\n\n"

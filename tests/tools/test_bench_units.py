@@ -142,6 +142,10 @@ def test_batching_targets_hold_miss_or_are_not_measured():
         None, False, None]
     slow = {"served": [batching_row(1, 100, 100, 0.3)], "inprocess": ceiling}
     assert analysis.batching_targets({"user": slow, "heavy": None})[2]["holds"] is False
+    runs_itself = {**heavy, "inprocess": {**ceiling, "batch_cost": None}}  # model.run only
+    why = analysis.batching_targets({"user": None, "heavy": runs_itself})[1]["why"]
+    assert why.startswith("predict calls model.run itself, not Model.predict, so nothing "
+                          "batches; in-process")
 
 
 def test_the_seed_page_figures():

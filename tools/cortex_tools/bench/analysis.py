@@ -83,9 +83,11 @@ def why_short(ceiling: dict[str, Any], row: dict[str, Any]) -> str:
     t = max(ceiling["on"], key=int)  # the batching threads
     cost, wait = ceiling["batch_cost"], row["wait"]
     overlap = ceiling["off"][t]["calls_per_s"] / ceiling["off"]["1"]["calls_per_s"]
-    return (f"one sess.run of {cost['size']} examples costs {cost['ratio']}x one example's "
-            f"({cost['us_batch']:.0f} vs {cost['us_1']:.0f} µs), so even full batches give "
-            f"the model at most {cost['size'] / cost['ratio']:.1f}x; in-process (no HTTP) "
+    bound = (f"one sess.run of {cost['size']} examples costs {cost['ratio']}x one example's "
+             f"({cost['us_batch']:.0f} vs {cost['us_1']:.0f} µs), so even full batches give "
+             f"the model at most {cost['size'] / cost['ratio']:.1f}x" if cost else
+             "predict calls model.run itself, not Model.predict, so nothing batches")
+    return (f"{bound}; in-process (no HTTP) "
             f"{t} unbatched threads make {overlap:.1f}x the calls/s of 1, and batching them "
             f"gives {ceiling['ratio']}x (mean batch {ceiling.get('mean_batch')}); served "
             f"(mean batch {wait['mean_batch']} of {t}), the server's CPU per request went "

@@ -73,9 +73,9 @@ def section(copy: ServedCopy, strategy: str | None, plan: Plan, sample: Any, *,
             body_file: Path, say: Callable[[str], None]) -> dict[str, Any]:
     """In-process first (the ceiling), then served."""
     ceiling = inprocess_ceiling(copy, strategy, plan, sample, plan.inprocess_s)
-    cost = ceiling["batch_cost"]
-    say(f" {copy.name}: a batch of {cost['size']} costs {cost['ratio']}x one example; "
-        f"in-process, batching gives {ceiling['ratio']}x")
+    if cost := ceiling["batch_cost"]:
+        say(f" {copy.name}: a batch of {cost['size']} costs {cost['ratio']}x one example")
+    say(f" {copy.name}: in-process, batching gives {ceiling['ratio']}x")
     return {"inprocess": ceiling, "served": run(
         copy, strategy, plan, api_limit=copy.spec().max_replica_concurrency,
         body_file=body_file, say=say)}
@@ -105,16 +105,19 @@ def inprocess_ceiling(copy: ServedCopy, strategy: str | None, plan: Plan, sample
 
 
 def batch_cost(model: Any, call: Callable[[], Any], size: int,
-               repeats: int) -> dict[str, Any]:
+               repeats: int) -> dict[str, Any] | None:
     """µs of the model's sess.run for one example of the sample and for `size` of them,
     paired within each repeat (medians): their ratio bounds what batching can give, since
-    `size` callers' examples in one batch then cost `ratio` times one's."""
+    `size` callers' examples in one batch then cost `ratio` times one's. None when predict
+    does not go through Model.predict (it calls model.run itself): then nothing batches."""
     run, seen = model._run_examples, []  # tf_session's own: stacks, runs, splits
     model._run_examples = lambda examples: seen.append(examples[0]) or run(examples)
     try:
         call()  # the sample's example, as predictor.py's to_inputs makes it
     finally:
         del model._run_examples
+    if not seen:
+        return None
     one, many = (timeit.Timer(lambda n=n: run([seen[0]] * n)) for n in (1, size))
     loops = max(int(0.02 / max(one.timeit(20) / 20, 1e-9)), 5)  # ~20 ms per timing
     many.timeit(20)

@@ -172,15 +172,16 @@ def batching_table(title: str, part: dict[str, Any]) -> list[str]:
             cells += [f"{b['rps']:.0f}", f"{b['p50_ms']:.2f}", f"{b['p99_ms']:.1f}",
                       b["mean_batch"] or "–", f"{b['ratio']:.2f}x"]
         rows.append(cells)
-    errors = {side: sum(r[side]["errors"] for r in part["served"]) for side in ("off", "on",
-                                                                              "wait")}
-    return [f"## Batching: {title}, 8 threads, 1 worker, batch_interval 0 and "
+    errors = ", ".join(f"{label} {sum(r[side]['errors'] for r in part['served'])}"
+                       for side, label in (("off", "off"), *sides))
+    alone = (f"The model alone: one sess.run of {cost['size']} examples {cost['us_batch']:.0f} "
+             f"µs, of one {cost['us_1']:.0f} µs ({cost['ratio']}x): batching can give it at "
+             f"most {cost['size'] / cost['ratio']:.1f}x." if cost else
+             "predict calls model.run itself, not Model.predict: nothing batches.")
+    return [f"## Batching: {title}, {t} threads, 1 worker, batch_interval 0 and "
             f"{BATCH_INTERVAL}", table(head, rows),
-            f"Errors: off {errors['off']}, interval 0 {errors['on']}, {BATCH_INTERVAL} "
-            f"{errors['wait']}. The model alone: one sess.run of {cost['size']} examples "
-            f"{cost['us_batch']:.0f} µs, of one {cost['us_1']:.0f} µs ({cost['ratio']}x): "
-            f"batching can give it at most {cost['size'] / cost['ratio']:.1f}x. In-process "
-            f"(no HTTP): one call {off['1']['us_per_call']:.0f} µs on 1 thread; at {t} threads "
+            f"Errors: {errors}. {alone} In-process (no HTTP): one call "
+            f"{off['1']['us_per_call']:.0f} µs on 1 thread; at {t} threads "
             f"{off[t]['calls_per_s']:.0f} calls/s unbatched, {on[t]['calls_per_s']:.0f} "
             f"batched at {BATCH_INTERVAL} (mean batch {ceiling.get('mean_batch')}): "
             f"{ceiling['ratio']}x."]
