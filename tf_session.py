@@ -945,9 +945,9 @@ class Batcher:
     first batch: max_batch_size): under steady load the threads of one batch come back
     together and every batch fills, while a lone caller waits once, then never, since its
     batch held one. It runs the oldest examples of one shape, hands each caller its rows,
-    and passes the lead to the oldest caller still queued. Callers wait on events, never
-    poll, and at most `wait_limit` seconds. Examples of other shapes wait for a batch of
-    their own.
+    and passes the lead to the oldest caller still queued. Callers wait on locks of their
+    own (_Waiting.woken), never poll, and at most `wait_limit` seconds. Examples of other
+    shapes wait for a batch of their own.
     """
 
     def __init__(self, run_examples, max_batch_size, interval=0.0,

@@ -16,7 +16,7 @@ import yaml
 
 # The batch_interval the bench batches with, as the bundled batched APIs do: a batch waits
 # for as many requests as the last one held, at most this long, so under load batches
-# fill, and a lone request waits for nothing (tf_session.Batcher).
+# fill, and requests one at a time stop waiting after one (tf_session.Batcher).
 BATCH_INTERVAL = "2ms"
 
 
