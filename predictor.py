@@ -10,7 +10,8 @@ from tf_session import load_model, number, read_fields
 
 # 1. The payload: each field and how it is checked. A bad payload gets a 400 whose
 #    message names the field. Readers: number(), integer(), string(), boolean(), array(),
-#    each with bounds (values far outside the training data give meaningless answers).
+#    base64_bytes(), image(), optional(reader, default=...), each with bounds (values far
+#    outside the training data give meaningless answers; large ones cost memory).
 CENTIMETRES = number(minimum=0, maximum=100)
 FIELDS = {
     "sepal_length": CENTIMETRES,

@@ -26,6 +26,7 @@ Everything here runs on the Cortex image: Python 3.6 syntax, TensorFlow 2.1 APIs
 and starlette from the image, boto3 only for s3:// models.
 """
 import atexit
+import base64
 import contextlib
 import difflib
 import glob
@@ -34,6 +35,7 @@ import math
 import os
 import re
 import shutil
+import struct
 import tempfile
 import threading
 import time
@@ -148,19 +150,23 @@ def read_fields(payload, fields):
     """The payload's fields, each read by its reader: {name: value}.
 
     `fields` maps each field name to a reader (number(), integer(), string(), boolean(),
-    array(...)) that returns the value or raises FieldError. Raises PayloadError naming
-    the field: not an object, a missing or unknown field, a value of the wrong kind.
+    array(...), base64_bytes(), image(), optional(...)) that returns the value or raises
+    FieldError. Raises PayloadError naming the field: not an object, a missing or unknown
+    field, a value of the wrong kind or out of its bounds.
     """
     if not isinstance(payload, dict):
         raise PayloadError(_not_an_object(payload, fields))
     unknown = [name for name in payload if name not in fields]
     if unknown:
-        raise PayloadError("unknown field %s (expected %s)"
-                           % (_shown_names(unknown), ", ".join(fields)))
+        raise PayloadError("unknown field %s%s (expected %s)" % (
+            _shown_names(unknown), _did_you_mean(unknown[0], fields), _expected(fields)))
     values = {}
     for name, read in fields.items():
         if name not in payload:
-            raise PayloadError("missing field %s (expected %s)" % (name, ", ".join(fields)))
+            if isinstance(read, optional):
+                values[name] = read.default
+                continue
+            raise PayloadError("missing field %s (expected %s)" % (name, _expected(fields)))
         try:
             values[name] = read(payload[name])
         except FieldError as e:
@@ -168,13 +174,35 @@ def read_fields(payload, fields):
     return values
 
 
+def _expected(fields):
+    required = [name for name, read in fields.items() if not isinstance(read, optional)]
+    optional_ = [name for name in fields if name not in required]
+    return ", ".join(required) + ("; optional: " + ", ".join(optional_) if optional_ else "")
+
+
+def _did_you_mean(name, fields):
+    if not isinstance(name, str):
+        return ""
+    same_but_case = [known for known in fields if known.lower() == name.lower()]
+    close = same_but_case or difflib.get_close_matches(name, list(fields), n=1, cutoff=0.75)
+    return ": did you mean %s?" % close[0] if close else ""
+
+
 class FieldError(ValueError):
     """What is wrong with one value, worded to follow its field's name."""
 
 
-def number(minimum=None, maximum=None):
-    """A reader of a finite JSON number within float32's range (and the bounds given)."""
-    def read(value):
+# Readers: each reads one field's JSON value into what to_inputs gets, or raises FieldError.
+# Their bounds are attributes, so that a test can send a value just past each one.
+
+
+class number:
+    """A finite JSON number within float32's range and [minimum, maximum]: a float."""
+
+    def __init__(self, minimum=None, maximum=None):
+        self.minimum, self.maximum = minimum, maximum
+
+    def __call__(self, value):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise FieldError("must be a number, got %s" % json_type(value))
         if isinstance(value, float) and not math.isfinite(value):
@@ -182,61 +210,131 @@ def number(minimum=None, maximum=None):
         if abs(value) > FLOAT32_MAX:
             raise FieldError("must be within float32's range (about +-3.4e38), got %s"
                              % _shown(value))
-        _check_bounds(value, minimum, maximum)
+        _check_bounds(value, self.minimum, self.maximum)
         return float(value)
-    return read
 
 
-def integer(minimum=-2 ** 63, maximum=2 ** 63 - 1):
-    """A reader of a JSON integer within the bounds (default: int64's range)."""
-    def read(value):
-        if isinstance(value, float) and value.is_integer():
+class integer:
+    """A JSON integer within [minimum, maximum] (default: int64's range): an int."""
+
+    def __init__(self, minimum=-2 ** 63, maximum=2 ** 63 - 1):
+        self.minimum, self.maximum = minimum, maximum
+
+    def __call__(self, value):
+        if isinstance(value, float):
+            if not (math.isfinite(value) and value == math.floor(value)):
+                raise FieldError("must be an integer, got %s (not a whole number)"
+                                 % _shown(value))
             value = int(value)  # 3.0 is an integer in JSON's eyes
         if isinstance(value, bool) or not isinstance(value, int):
             raise FieldError("must be an integer, got %s" % json_type(value))
-        _check_bounds(value, minimum, maximum)
+        _check_bounds(value, self.minimum, self.maximum)
         return value
-    return read
 
 
-def string(max_length=10000):
-    """A reader of a JSON string of at most max_length characters."""
-    def read(value):
+class string:
+    """A JSON string of min_length to max_length characters (default: not empty)."""
+
+    def __init__(self, min_length=1, max_length=10000):
+        self.min_length, self.max_length = min_length, max_length
+
+    def __call__(self, value):
         if not isinstance(value, str):
             raise FieldError("must be a string, got %s" % json_type(value))
-        if len(value) > max_length:
-            raise FieldError("must be at most %d characters long, got %d"
-                             % (max_length, len(value)))
+        _check_length(len(value), self.min_length, self.max_length, "be", "characters long")
         return value
-    return read
 
 
-def boolean():
-    """A reader of JSON true or false."""
-    def read(value):
+class boolean:
+    """JSON true or false."""
+
+    def __call__(self, value):
         if not isinstance(value, bool):
             raise FieldError("must be true or false, got %s" % json_type(value))
         return value
-    return read
 
 
-def array(item, min_length=0, max_length=100000):
-    """A reader of a JSON array whose items `item` reads: array(number()), or
-    array(array(number()), ...) for a matrix."""
-    def read(value):
+class array:
+    """A JSON array of min_length to max_length items, each read by `item`: array(number()),
+    or array(array(number()), ...) for a matrix."""
+
+    def __init__(self, item, min_length=0, max_length=100000):
+        self.item, self.min_length, self.max_length = item, min_length, max_length
+
+    def __call__(self, value):
         if not isinstance(value, list):
             raise FieldError("must be an array, got %s" % json_type(value))
-        if not min_length <= len(value) <= max_length:
-            raise FieldError("must hold %s items, got %d"
-                             % (_length_range(min_length, max_length), len(value)))
+        if not self.min_length <= len(value) <= self.max_length:
+            raise FieldError("must hold %s items, got %d" % (
+                _length_range(self.min_length, self.max_length), len(value)))
         values = []
         for index, element in enumerate(value):
             try:
-                values.append(item(element))
+                values.append(self.item(element))
             except FieldError as e:
                 raise FieldError("[%d] %s" % (index, e)) from None
         return values
-    return read
+
+
+class optional:
+    """A field the payload may leave out (or send as null): `default` stands in for it.
+    optional(number(0, 2), default=1.0)"""
+
+    def __init__(self, reader, default=None):
+        self.reader, self.default = reader, default
+
+    def __call__(self, value):
+        return self.default if value is None else self.reader(value)
+
+
+class base64_bytes:
+    """Bytes sent as base64 text (standard or URL-safe alphabet): at most max_bytes once
+    decoded, checked before decoding."""
+
+    def __init__(self, min_bytes=1, max_bytes=1 << 20):
+        self.min_bytes, self.max_bytes = min_bytes, max_bytes
+
+    def __call__(self, value):
+        if not isinstance(value, str):
+            raise FieldError("must be base64 text, got %s" % json_type(value))
+        text = "".join(value.split())
+        if len(text) * 3 // 4 > self.max_bytes + 2:  # too long, whatever it decodes to
+            raise FieldError("must decode to at most %d bytes, got about %d"
+                             % (self.max_bytes, len(text) * 3 // 4))
+        altchars = b"-_" if ("-" in text or "_" in text) else None  # the URL-safe alphabet
+        try:
+            data = base64.b64decode(text + "=" * (-len(text) % 4), altchars, validate=True)
+        except ValueError:  # binascii.Error
+            raise FieldError("must be base64 text (A-Z, a-z, 0-9, + and / or - and _), got "
+                             "%s" % _shown(value)) from None
+        _check_length(len(data), self.min_bytes, self.max_bytes, "decode to", "bytes")
+        return data
+
+
+class image(base64_bytes):
+    """An image file (PNG, JPEG, GIF or BMP) sent as base64: its bytes, once its header says
+    it is at most max_width x max_height pixels. A model decodes an image to width x height
+    x channels values: this bounds what a small request can expand to."""
+
+    def __init__(self, max_width=2048, max_height=2048, max_bytes=8 << 20):
+        super().__init__(min_bytes=1, max_bytes=max_bytes)
+        self.max_width, self.max_height = max_width, max_height
+
+    def __call__(self, value):
+        data = super().__call__(value)
+        kind, size = image_size(data)
+        if kind is None:
+            raise FieldError("must be a PNG, JPEG, GIF or BMP image, got bytes starting %s"
+                             % _shown(data[:8]))
+        if size is None:
+            raise FieldError("is a %s whose header holds no size (truncated?)" % kind)
+        width, height = size
+        if width < 1 or height < 1:
+            raise FieldError("is a %s of %dx%d pixels: it has none" % (kind, width, height))
+        if width > self.max_width or height > self.max_height:
+            raise FieldError("is a %s of %dx%d pixels; at most %dx%d are taken"
+                             % (kind, width, height, self.max_width, self.max_height))
+        return data
 
 
 def json_type(value):
@@ -256,6 +354,15 @@ def _check_bounds(value, minimum, maximum):
         raise FieldError("must be >= %s, got %s" % (minimum, _shown(value)))
     if maximum is not None and value > maximum:
         raise FieldError("must be <= %s, got %s" % (maximum, _shown(value)))
+
+
+def _check_length(length, minimum, maximum, verb, unit):
+    if length < minimum:
+        if minimum == 1 and length == 0:
+            raise FieldError("must not be empty")
+        raise FieldError("must %s at least %d %s, got %d" % (verb, minimum, unit, length))
+    if length > maximum:
+        raise FieldError("must %s at most %d %s, got %d" % (verb, maximum, unit, length))
 
 
 def _length_range(low, high):
@@ -308,6 +415,52 @@ def _shown_names(names):
 def _printable(text):
     """Text that encodes as UTF-8: a lone surrogate becomes its escape, \\ud800."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+# --- image sizes, from the header alone ----------------------------------------------------
+# A few hundred KB of PNG can hold a 20000x20000 image (1.6 GB once decoded): image() reads
+# the size from the file's header, before the model decodes anything.
+
+JPEG_SIZE_MARKERS = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # SOFn; not DHT, JPG, DAC
+
+
+def image_size(data):
+    """(format, (width, height)) from an image file's header; (format, None) when the
+    header is cut short; (None, None) for bytes of no format read here."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG", _unpack(">II", data, 16) if data[12:16] == b"IHDR" else None
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF", _unpack("<HH", data, 6)
+    if data.startswith(b"BM"):
+        size = _unpack("<ii", data, 18)
+        return "BMP", size and (abs(size[0]), abs(size[1]))  # a negative height: top-down
+    if data.startswith(b"\xff\xd8"):
+        return "JPEG", _jpeg_size(data)
+    return None, None
+
+
+def _unpack(layout, data, offset):
+    end = offset + struct.calcsize(layout)
+    return struct.unpack(layout, data[offset:end]) if len(data) >= end else None
+
+
+def _jpeg_size(data):
+    offset = 2
+    while offset + 4 <= len(data):
+        if data[offset] != 0xFF:
+            return None
+        marker = data[offset + 1]
+        if marker == 0xFF:  # fill byte
+            offset += 1
+            continue
+        if marker in JPEG_SIZE_MARKERS:
+            size = _unpack(">HH", data, offset + 5)  # length, precision, then height, width
+            return size and (size[1], size[0])
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # markers without a length
+            offset += 2
+            continue
+        offset += 2 + _unpack(">H", data, offset + 2)[0]
+    return None
 
 
 # --- where the model is -------------------------------------------------------------------
@@ -570,7 +723,8 @@ class Model:
         batching = config.get("server_side_batching")
         if batching:
             self.batcher = Batcher(self._run_examples, batching["max_batch_size"],
-                                   parse_duration(batching.get("batch_interval", 0)))
+                                   parse_duration(batching.get("batch_interval", 0)),
+                                   isolate=INPUT_ERRORS)
 
     # Each loader fills self.graph and returns the names it knows: {"inputs": {name: tensor
     # name}, "outputs": {...}}.
@@ -688,15 +842,19 @@ class Model:
         """to_inputs(payload) -> one example's inputs; sess.run (with the examples of other
         threads, when batching); to_answer(one example's outputs) -> the answer.
 
-        A PayloadError from to_inputs, or inputs the model cannot take, answer 400."""
+        A PayloadError from to_inputs, inputs the model cannot take, and inputs the graph
+        itself rejects (INPUT_ERRORS, e.g. bytes that decode_png cannot read) answer 400."""
         try:
             example = self.example(to_inputs(payload))
         except PayloadError as e:
             return e.response()
-        if self.batcher is not None:
-            outputs = self.batcher.submit(example)
-        else:
-            outputs = self._run_examples([example])[0]
+        try:
+            if self.batcher is not None:
+                outputs = self.batcher.submit(example)
+            else:
+                outputs = self._run_examples([example])[0]
+        except INPUT_ERRORS as e:  # raised by a run of this example alone
+            return self.rejected(e, list(example)).response()
         answer = plain(to_answer(outputs))
         if not _all_finite(answer):
             # JSON has no NaN or infinity (Cortex's json.dumps would send invalid JSON): the
@@ -706,6 +864,37 @@ class Model:
                                 "NaN or infinity): its values are likely far outside what "
                                 "the model takes").response()
         return answer
+
+    def rejected(self, error, fed=()):
+        """The PayloadError for a TensorFlow error that the inputs fed caused (one of
+        INPUT_ERRORS): it names the inputs behind the failing op and TensorFlow's words.
+        For code that drives the session itself: `return model.rejected(e).response()`."""
+        message = _tf_message(error)
+        node = error.op.name if error.op is not None else _failing_node(_raw_message(error))
+        names = self._inputs_behind(error.op, node) or sorted(fed)
+        return PayloadError("the model rejected %s %s: %s%s" % (
+            "input" if len(names) == 1 else "inputs", ", ".join(names) or "of this payload",
+            _shown_line(message), " (node %s)" % node if node else ""))
+
+    def _inputs_behind(self, op, node):
+        """The names of the inputs the failing op reads, directly or through other ops."""
+        if op is None:
+            try:
+                op = self.graph.get_operation_by_name(node or "")
+            except (KeyError, ValueError):
+                return []  # a node inside a function (tf.map_fn, tf.while_loop)
+        placeholders = {tensor.op: name for name, tensor in self.inputs.items()}
+        seen, todo, found = set(), [op], set()
+        while todo:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            if current in placeholders:
+                found.add(placeholders[current])
+            todo.extend(t.op for t in current.inputs)
+            todo.extend(current.control_inputs)
+        return sorted(found)
 
     def example(self, inputs):
         """One example's inputs as arrays of their tensors' dtypes and shapes (less the
@@ -771,6 +960,35 @@ def checkpoint_prefix(path, location):
 def _first_line(error):
     text = getattr(error, "message", None) or str(error)
     return text.strip().splitlines()[0] if text.strip() else type(error).__name__
+
+
+# TensorFlow errors that the values fed can cause, one example alone: answered 400, and a
+# batch that fails with one is run again one example at a time.
+INPUT_ERRORS = (tf.errors.InvalidArgumentError, tf.errors.OutOfRangeError)
+
+
+def _tf_message(error):
+    """TensorFlow's own words, less what newer versions wrap them in: a "Graph execution
+    error:" heading, where the op was defined (an indented traceback) and its node."""
+    lines = [line for line in _raw_message(error).splitlines()
+             if line.strip() and not line[0].isspace()
+             and line.strip() != "Graph execution error:"
+             and not line.startswith(("Detected at node", "Node: "))]
+    return "\n".join(lines) or type(error).__name__
+
+
+def _raw_message(error):
+    return getattr(error, "message", None) or str(error)
+
+
+def _failing_node(message):
+    found = re.search(r"\{\{node ([^}\s]+)\}\}", message)
+    return found.group(1) if found else None
+
+
+def _shown_line(message):
+    line = message.splitlines()[0]
+    return line if len(line) <= 200 else line[:200] + "..."
 
 
 class Tensors(dict):
@@ -925,7 +1143,7 @@ class _Waiting:
     caller its outputs or the lead: the caller waits by acquiring it and wakes straight
     into its own code (a threading.Event's waiter must then also take the Event's lock)."""
 
-    __slots__ = ("example", "key", "woken", "lead", "done", "outputs", "error")
+    __slots__ = ("example", "key", "woken", "lead", "done", "outputs", "error", "alone")
 
     def __init__(self, example):
         self.example = example
@@ -934,6 +1152,7 @@ class _Waiting:
         self.woken.acquire()
         self.lead = self.done = False
         self.outputs = self.error = None
+        self.alone = False  # error came from a run of this example alone: it is its own
 
 
 class Batcher:
@@ -947,12 +1166,14 @@ class Batcher:
     batch held one. It runs the oldest examples of one shape, hands each caller its rows,
     and passes the lead to the oldest caller still queued. Callers wait on locks of their
     own (_Waiting.woken), never poll, and at most `wait_limit` seconds. Examples of other
-    shapes wait for a batch of their own.
+    shapes wait for a batch of their own. A batch that fails with one of `isolate` (errors
+    one example can cause) runs again one example at a time: one bad example fails alone.
     """
 
     def __init__(self, run_examples, max_batch_size, interval=0.0,
-                 wait_limit=BATCH_WAIT_LIMIT_S):
+                 wait_limit=BATCH_WAIT_LIMIT_S, isolate=()):
         self.run_examples = run_examples
+        self.isolate = isolate
         self.max_batch_size = max_batch_size
         self.interval = interval
         self.wait_limit = wait_limit
@@ -989,6 +1210,8 @@ class Batcher:
                     self._run_one_batch(me)
             finally:
                 self._pass_the_lead()  # whatever happened, the queue is never left leaderless
+        if me.error is not None and me.alone:
+            raise me.error
         if me.error is not None:
             raise BatchError("the batch of this request failed: %s" % me.error) from me.error
         return me.outputs
@@ -1022,6 +1245,11 @@ class Batcher:
             self.examples += len(batch)
         try:
             outputs = self.run_examples([w.example for w in batch])
+        except self.isolate as e:
+            if len(batch) == 1:
+                batch[0].error, batch[0].alone = e, True
+            else:
+                self._run_alone(batch)
         except Exception as e:
             log.exception("a batch of %d examples failed; each of its requests gets the "
                           "error", len(batch))
@@ -1034,6 +1262,19 @@ class Batcher:
             waiting.done = True
             if waiting is not leader:  # the leader is awake; the others wait on their locks
                 waiting.woken.release()
+
+    def _run_alone(self, batch):
+        """Each example of a failed batch on its own: the valid ones get their outputs, the
+        bad ones their own error."""
+        for waiting in batch:
+            waiting.alone = True
+            try:
+                waiting.outputs = self.run_examples([waiting.example])[0]
+            except self.isolate as e:
+                waiting.error = e
+            except Exception as e:
+                log.exception("an example of a failed batch failed on its own too")
+                waiting.error = e
 
     def _pass_the_lead(self):
         with self._lock:

@@ -43,7 +43,7 @@ def test_a_valid_payload_reads_as_python_values():
     ({**VALID, "a": float("inf")}, "field a must be a finite number, got inf"),
     ({**VALID, "a": -float("inf")}, "field a must be a finite number, got -inf"),
     ({**VALID, "a": 1e39}, "field a must be within float32's range (about +-3.4e38), got 1e+39"),
-    ({**VALID, "n": 1.5}, "field n must be an integer, got a number"),
+    ({**VALID, "n": 1.5}, "field n must be an integer, got 1.5 (not a whole number)"),
     ({**VALID, "n": 11}, "field n must be <= 10, got 11"),
     ({**VALID, "n": -1}, "field n must be >= 0, got -1"),
     ({**VALID, "s": "toolong"}, "field s must be at most 5 characters long, got 7"),
