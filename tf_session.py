@@ -496,15 +496,25 @@ def find_model(location, download_dir=None):
 def _model_kind(path, location):
     if os.path.isdir(path):
         names = sorted(os.listdir(path))
-        if "saved_model.pb" in names or "saved_model.pbtxt" in names:
+        models = _models_in_folder(names)
+        if len(models) > 1:
+            named = [os.path.join(location, name) for _, _, name in models if name]
+            raise ModelError(
+                "model %s holds more than one model: %s; move all but one out of the "
+                "folder%s" % (location, "; ".join("a %s (%s)" % (kind, ", ".join(files))
+                                                  for kind, files, _ in models),
+                              ", or point model at one, e.g. %s" % named[-1] if named else ""))
+        if models and models[0][0] == SAVED_MODEL:
             return SAVED_MODEL
         if "checkpoint" in names:
             return CHECKPOINT
         found = "a folder holding " + (", ".join(names[:8]) or "nothing") + (
             " ..." if len(names) > 8 else "")
-        graphs = [n for n in names if n.endswith(".pb")]
-        if graphs:
-            found += " (for a frozen graph, name the file: %s)" % os.path.join(location, graphs[0])
+        if models:
+            kind, _, name = models[0]
+            found += " (for a %s, name %s: %s)" % (
+                kind, "the file" if kind == FROZEN_GRAPH else "its prefix",
+                os.path.join(location, name))
     elif os.path.isfile(path):
         if os.path.basename(path) in ("saved_model.pb", "saved_model.pbtxt"):
             raise ModelError("model %s is the SavedModel's own file: name its folder, %s"
@@ -521,6 +531,27 @@ def _model_kind(path, location):
         found = "nothing there" + (" (%s holds %s)" % (parent, ", ".join(
             sorted(os.listdir(parent))[:8]) or "nothing") if os.path.isdir(parent) else "")
     raise ModelError("model %s: found %s; expected %s" % (location, found, ACCEPTED))
+
+
+# Files a SavedModel folder holds beside saved_model.pb (TF 2.x's fingerprint, Keras').
+SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt", "fingerprint.pb",
+                     "keras_metadata.pb")
+
+
+def _models_in_folder(names):
+    """The models a folder's own files make: [(kind, their files, what to name in `model`
+    for it)]; a checkpoint's prefixes count as one checkpoint."""
+    models = []
+    if "saved_model.pb" in names or "saved_model.pbtxt" in names:
+        models.append((SAVED_MODEL, [n for n in names if n in SAVED_MODEL_FILES], ""))
+    prefixes = sorted({n.rsplit(".", 1)[0] for n in names if n.endswith((".meta", ".index"))})
+    if prefixes or "checkpoint" in names:
+        files = (["checkpoint"] if "checkpoint" in names else []) + [
+            p + ".*" for p in prefixes]
+        models.append((CHECKPOINT, files, "" if "checkpoint" in names else prefixes[-1]))
+    models.extend((FROZEN_GRAPH, [n], n) for n in names
+                  if n.endswith((".pb", ".graphdef")) and n not in SAVED_MODEL_FILES)
+    return models
 
 
 def _checkpoint_files(prefix):
@@ -925,6 +956,10 @@ class Model:
 
 
 VARIABLE_OPS = ("VariableV2", "Variable", "VarHandleOp", "AutoReloadVariable")
+# Ops whose unread outputs are no model output: variables, their set-up, saving.
+NOT_OUTPUTS = VARIABLE_OPS + ("Placeholder", "NoOp", "Assign", "AssignVariableOp",
+                              "ReadVariableOp", "VarIsInitializedOp", "IsVariableInitialized",
+                              "SaveV2", "RestoreV2", "MergeV2Checkpoints")
 
 
 def _default_signature(signatures):
@@ -948,6 +983,11 @@ def checkpoint_prefix(path, location):
     else:
         prefix = path
     if not os.path.isfile(prefix + ".meta"):
+        longer = sorted(m[:-len(".meta")] for m in glob.glob(glob.escape(prefix) + "*.meta"))
+        if longer and not os.path.isdir(path):  # model/house for model/house.ckpt
+            raise ModelError("checkpoint %s: no %s.meta there; did you mean %s?" % (
+                location, os.path.basename(prefix),
+                location + longer[-1][len(prefix):]))
         raise ModelError("checkpoint %s: %s.meta (its graph) is missing; save it with "
                          "tf.compat.v1.train.Saver().save(...), which writes it"
                          % (location, os.path.basename(prefix)))
@@ -1008,7 +1048,24 @@ class Tensors(dict):
             % (self.kind, name, source, files.kind, files.location,
                ", ".join(sorted(self)) or "none", self.kind, name,
                "" if files.kind == SAVED_MODEL else
-               " (a %s has no signature: name its tensors there)" % files.kind))
+               " (a %s has no signature: name its tensors there; %s)"
+               % (files.kind, self._candidates())))
+
+    def _candidates(self):
+        """The graph's likely inputs (its placeholders) or outputs (tensors no op reads)."""
+        graph = self.model.graph
+        if self.kind == "input":
+            found = [op.outputs[0] for op in graph.get_operations() if op.type == "Placeholder"]
+            what = "its placeholders"
+        else:
+            found = [t for op in graph.get_operations() if op.type not in NOT_OUTPUTS
+                     and not op.name.startswith("save/") for t in op.outputs
+                     if not t.consumers()]
+            what = "tensors no op reads"
+        shown = ", ".join("%s %s %s" % (t.name, t.dtype.name, _shape_text(t.shape)
+                                        if t.shape.ndims is not None else "(any shape)")
+                          for t in found[:8])
+        return "%s: %s%s" % (what, shown or "none", " ..." if len(found) > 8 else "")
 
 
 def _example_array(name, value, tensor):
