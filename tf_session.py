@@ -762,8 +762,10 @@ class Model:
 
     def _load_saved_model(self, config):
         try:
-            meta_graph = tf.compat.v1.saved_model.loader.load(
-                self.sess, [tf.compat.v1.saved_model.tag_constants.SERVING], self.files.path)
+            with _tensorflow_warnings_off():  # "load is deprecated": by choice, the TF1 loader
+                meta_graph = tf.compat.v1.saved_model.loader.load(
+                    self.sess, [tf.compat.v1.saved_model.tag_constants.SERVING],
+                    self.files.path)
         except RuntimeError as e:
             if "could not be found in SavedModel" in str(e):
                 raise ModelError("model %s has no MetaGraph tagged 'serve': export it with "
@@ -953,6 +955,17 @@ class Model:
 
     def close(self):
         self.sess.close()  # the batcher has no thread to stop: queued callers time out
+
+
+@contextlib.contextmanager
+def _tensorflow_warnings_off():
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 VARIABLE_OPS = ("VariableV2", "Variable", "VarHandleOp", "AutoReloadVariable")

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # as the tools run it (cortex_tools)
 
 import pytest  # noqa: E402
 

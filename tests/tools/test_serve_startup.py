@@ -126,22 +126,32 @@ def test_port_taken(tmp_path):
                                'for function "predict(self, body)": "body" is not a '
                                "supported argument"),
     ("broken_import.py", "error: error in broken_import.py: ModuleNotFoundError: No module "
-                         "named 'not_installed_anywhere'"),
+                         "named 'not_installed_anywhere' (make serve SERVE_FLAGS=--debug "
+                         "prints its traceback)"),
     ("broken_init_raises.py", "error: broken_init_raises.py: __init__: FileNotFoundError: "
-                              "no model at nowhere: runtime exception"),
+                              "no model at nowhere: runtime exception (make serve "
+                              "SERVE_FLAGS=--debug prints its traceback)"),
+    # tf_session's ModelError says what to fix: no traceback, no hint
+    ("broken_model_error.py", "error: broken_model_error.py: __init__: ModelError: model "
+                              "nowhere: found nothing there: runtime exception"),
 ])
 def test_predictor_refused(tmp_path, predictor, line):
     config = write_project(tmp_path, [api("x", predictor, config={"where": "nowhere"})])
-    if predictor != "broken_init_raises.py":
+    if predictor not in ("broken_init_raises.py", "broken_model_error.py"):
         config = write_project(tmp_path, [api("x", predictor)])
     result, elapsed = run_serve("--config", str(config), "--port", "0")
     assert_refused(result, elapsed, WORKER_S, line)
 
 
-def test_init_raising_shows_the_users_traceback(tmp_path):
+def test_init_raising_shows_the_users_traceback_with_debug_only(tmp_path):
     config = write_project(tmp_path, [api("x", "broken_init_raises.py",
                                           config={"where": "nowhere"})])
     result, _ = run_serve("--config", str(config), "--port", "0")
+    assert "Traceback" not in result.stderr and "line 6" not in result.stderr
+    result, _ = run_serve("--config", str(config), "--port", "0", "--debug")
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: broken_init_raises.py: __init__: FileNotFoundError: no model at nowhere: "
+        "runtime exception")
     assert "Traceback (most recent call last)" in result.stderr
     assert 'broken_init_raises.py", line 6, in __init__' in result.stderr
     assert "cortex_local" not in result.stderr  # the user's frames only
@@ -155,7 +165,8 @@ def test_one_worker_failing_stops_them_all(tmp_path):
     result, elapsed = run_serve("--config", str(config), "--port", "0")
     assert_refused(result, elapsed, WORKER_S,
                    "error: second_worker_fails.py: __init__: RuntimeError: another worker "
-                   "holds the lock: runtime exception")
+                   "holds the lock: runtime exception (make serve SERVE_FLAGS=--debug prints "
+                   "its traceback)")
     pids = [int(p.name.split("-")[1]) for p in marks.glob("pid-*")]
     assert len(pids) == 2  # both workers built (one failed)...
     assert not any(pid_alive(pid) for pid in pids)  # ...and neither outlived the server

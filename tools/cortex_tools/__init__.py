@@ -5,5 +5,13 @@
 - ``bench``: ``make bench``.
 """
 
+import os
+
 CORTEX_VERSION = "0.17.1"
 """The Cortex release whose runtime and config rules these tools follow."""
+
+# Every tool loads the local TensorFlow in this process or a child started from it. Without
+# oneDNN's custom ops it computes as the image's TensorFlow 2.1.0 does (which had none by
+# default), and it prints no oneDNN notice before its log level applies. Set it to 1 to
+# compare.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")

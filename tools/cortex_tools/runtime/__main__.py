@@ -3,14 +3,14 @@
     python -m cortex_tools.runtime --config cortex.yaml [--api NAME] [--port P] [--host H]
                                    [--threads N] [--workers W] [--no-access-log]
                                    [--max-body-size SIZE] [--header-timeout S]
-                                   [--body-timeout S] [--heartbeat-timeout S]
+                                   [--body-timeout S] [--heartbeat-timeout S] [--debug]
 
 ``make serve`` runs this. The project dir is the folder of the config file, as for
 ``cortex deploy``. ``workers_per_replica`` processes each build ``PythonPredictor`` on
 their main thread and run ``predict`` on ``threads_per_worker`` pool threads; --threads
 and --workers override the config for experiments. The line ``serving API ...`` says
 that every worker is ready. Start-up failures print one ``error: ...`` line to stderr and
-exit 1; SIGINT/SIGTERM stop the server cleanly (exit 0). A worker that dies, or whose
+exit 1 (--debug adds the traceback of an exception in the user's code); SIGINT/SIGTERM stop the server cleanly (exit 0). A worker that dies, or whose
 event loop stops for --heartbeat-timeout, is restarted; when its restarts keep failing,
 the server stops with an ``error: ...`` line (exit 1).
 """
@@ -118,6 +118,10 @@ def parse_args(argv: list[str] | None = None) -> ServeOptions:
         metavar="S", help=f"replace a worker whose event loop is silent this long (default "
         f"{DEFAULT_HEARTBEAT_TIMEOUT_S:g}; 0: never)",
     )
+    parser.add_argument(
+        "--debug", action="store_true",
+        help="print the traceback of an exception raised by predictor.py at start",
+    )
     args = parser.parse_args(argv)
     return ServeOptions(
         config=args.config,
@@ -133,6 +137,7 @@ def parse_args(argv: list[str] | None = None) -> ServeOptions:
             body_timeout=args.body_timeout,
         ),
         heartbeat_timeout=args.heartbeat_timeout,
+        debug=args.debug,
     )
 
 

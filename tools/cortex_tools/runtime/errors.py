@@ -6,8 +6,12 @@ from __future__ import annotations
 class StartupError(Exception):
     """The server cannot start. ``str(e)`` is the one line printed before exiting.
 
-    ``details`` are lines printed before it (e.g. each problem of an invalid config).
+    ``details`` are lines printed before it (e.g. each problem of an invalid config), or
+    for an exception in the user's code its traceback, printed only with --debug unless
+    ``traceback_helps`` is false.
     """
+
+    traceback_helps = True
 
     def __init__(self, message: str, details: list[str] | None = None) -> None:
         super().__init__(message)

@@ -65,6 +65,8 @@ def build_predictor(predictor_class: type, config: dict[str, Any], rel_path: str
     except Exception as e:
         error = PredictorError(f"{rel_path}: __init__: {_describe(e)}: runtime exception")
         error.details = _user_traceback(e)
+        # tf_session's ModelError is worded for the user, with its fix: no traceback needed
+        error.traceback_helps = type(e).__name__ != "ModelError"
         raise error from e
 
 

@@ -42,6 +42,7 @@ class ServeOptions:
     access_log: bool = True
     limits: Limits = field(default_factory=Limits)
     heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT_S  # 0: not checked
+    debug: bool = False  # print the traceback of an exception in the user's code at start
 
 
 def serve(options: ServeOptions) -> int:
@@ -90,7 +91,8 @@ def serve(options: ServeOptions) -> int:
         flush=True,
     )
     plans = [
-        WorkerPlan(spec, i, threads, limit, backlog, options.access_log, os.getpid(), limits)
+        WorkerPlan(spec, i, threads, limit, backlog, options.access_log, os.getpid(), limits,
+                   options.debug)
         for i in range(workers)
     ]
     ready_line = (

@@ -61,6 +61,7 @@ class WorkerPlan:
     access_log: bool
     parent_pid: int
     limits: Limits = Limits()
+    debug: bool = False  # print the traceback of the user's exception at start
 
     @property
     def max_in_flight(self) -> int:
@@ -107,9 +108,12 @@ def _build_or_report(plan: WorkerPlan, conn: Connection) -> Any:
     try:
         return build_on_main_thread(plan.spec)
     except StartupError as e:
-        for line in e.details:  # e.g. the traceback of the user's __init__
-            print(line, file=sys.stderr, flush=True)
-        conn.send((ERROR, str(e)))
+        if plan.debug:
+            for line in e.details:  # the traceback of the user's __init__
+                print(line, file=sys.stderr, flush=True)
+        hint = " (make serve SERVE_FLAGS=--debug prints its traceback)" if (
+            e.details and e.traceback_helps and not plan.debug) else ""
+        conn.send((ERROR, str(e) + hint))
         sys.exit(1)
     except Exception as e:  # a bug of ours, or something no rule foresaw: still one line
         conn.send((ERROR, f"worker {plan.index} failed to start: {type(e).__name__}: {e}"))
