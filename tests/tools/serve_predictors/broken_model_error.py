@@ -8,7 +8,7 @@ class ModelError(ValueError):
 
 class PythonPredictor:
     def __init__(self, config):
-        raise ModelError("model %s: found nothing there" % config["where"])
+        raise ModelError("model " + config["where"] + ": found nothing there")
 
     def predict(self, payload):
         return payload

@@ -10,9 +10,10 @@
 their main thread and run ``predict`` on ``threads_per_worker`` pool threads; --threads
 and --workers override the config for experiments. The line ``serving API ...`` says
 that every worker is ready. Start-up failures print one ``error: ...`` line to stderr and
-exit 1 (--debug adds the traceback of an exception in the user's code); SIGINT/SIGTERM stop the server cleanly (exit 0). A worker that dies, or whose
-event loop stops for --heartbeat-timeout, is restarted; when its restarts keep failing,
-the server stops with an ``error: ...`` line (exit 1).
+exit 1 (--debug adds the traceback of an exception in the user's code); SIGINT/SIGTERM stop
+the server cleanly (exit 0). A worker that dies, or whose event loop stops for
+--heartbeat-timeout, is restarted; when its restarts keep failing, the server stops with an
+``error: ...`` line (exit 1).
 """
 
 from __future__ import annotations
