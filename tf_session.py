@@ -1179,6 +1179,19 @@ def enter_defaults_for_this_thread(sess):
     _this_thread.session = sess
 
 
+_EXITING = []  # holds True once the interpreter exits
+
+
+@atexit.register
+def _leave_this_threads_defaults():
+    """At exit, while TensorFlow is whole, the main thread leaves what it entered (Python
+    3.6 would otherwise close TensorFlow's context generators once `sys` is gone, and
+    print errors); the threads still running then leave theirs alone."""
+    if _this_thread.entered is not None:
+        _this_thread.entered.close()
+    _EXITING.append(True)
+
+
 class _EnteredDefaults:
     """sess.graph and sess entered as this thread's defaults, kept until the thread ends."""
 
@@ -1187,15 +1200,18 @@ class _EnteredDefaults:
         for context in self.contexts:
             context.__enter__()
 
-    def close(self):
-        for context in reversed(self.contexts):
-            with contextlib.suppress(Exception):  # see __del__
-                context.__exit__(None, None, None)
+    def close(self, _exiting=_EXITING, _suppress=contextlib.suppress):
+        if not _exiting:  # at interpreter exit, modules (TensorFlow's too) are torn down
+            for context in reversed(self.contexts):
+                with _suppress(Exception):  # see __del__
+                    context.__exit__(None, None, None)
         self.contexts = []
 
     # A thread's locals are released by the thread itself as it ends, after TensorFlow's
     # own per-thread stacks are gone: closing here just finishes the contexts quietly
-    # instead of letting the garbage collector close them and print errors.
+    # instead of letting the garbage collector close them and print errors. (The defaults
+    # above hold what close needs even once Python 3.6's exit has set module globals to
+    # None.)
     __del__ = close
 
 

@@ -48,3 +48,31 @@ def test_two_models_on_one_thread_each_get_their_own_defaults(model_dir):
 
     assert on_new_thread(both) == [(first.graph, first.sess), (second.graph, second.sess),
                                    (first.graph, first.sess)]
+
+
+EXITS_AFTER_SERVING = """
+import sys, threading
+sys.path.insert(0, sys.argv[2])
+import tf_session
+model = tf_session.load_model({"model": sys.argv[1], "session_strategy": "once_per_thread"})
+threads = [threading.Thread(target=model.run_with_defaults, args=(lambda sess: None,))
+           for _ in range(3)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+model.run_with_defaults(lambda sess: None)  # the main thread keeps its entry to the end
+print("served")
+"""
+
+
+def test_a_process_exits_quietly_after_threads_entered_once(model_dir, root):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", EXITS_AFTER_SERVING, model_dir, str(root)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True, timeout=120)
+    assert result.returncode == 0 and result.stdout == "served\n", result.stderr
+    assert "Exception ignored" not in result.stderr and "Traceback" not in result.stderr, \
+        result.stderr
