@@ -740,16 +740,16 @@ class Model:
         self.inputs = Tensors("input", self._tensors(named["inputs"], "inputs"), self)
         self.outputs = Tensors("output", self._tensors(named["outputs"], "outputs"), self)
         self._fetch = []  # the outputs predict() fetches: require() sets them
+        self._fetches = []  # ... by tensor name
+        self._converters = {}  # input name -> InputConverter
 
         # Ops added per request pile up for ever (memory and time on every call): once the
         # graph is final, adding one raises "Graph is finalized and cannot be modified".
         if config.get("finalize_graph", True):
             self.graph.finalize()
 
-        if config["session_strategy"] == "per_request":
-            self.run_with_defaults = self._run_per_request
-        else:
-            self.run_with_defaults = self._run_once_per_thread
+        self._with_defaults = (self._run_per_request if config["session_strategy"] ==
+                               "per_request" else self._run_once_per_thread)
         self.batcher = None
         batching = config.get("server_side_batching")
         if batching:
@@ -849,23 +849,45 @@ class Model:
                         "axis; drive the session yourself with run_with_defaults (README)"
                         % (kind, name, tensor.name))
         self._fetch = list(outputs)
+        self._fetches = [self.outputs[name].name for name in self._fetch]
+        for name in inputs:
+            self._converter(name)
+
+    def _tensor_name(self, name):
+        return self._converter(name).tensor_name
+
+    def _converter(self, name):
+        """The input's InputConverter, made on first use (a name to_inputs returns that
+        predictor.py's INPUTS left out is checked then, as any)."""
+        converter = self._converters.get(name)
+        if converter is None:
+            converter = self._converters[name] = InputConverter(name, self.inputs[name])
+        return converter
 
     # --- the two strategies: graph and session as this thread's defaults -----------------
+    # Each calls fn(sess, arg). One argument, not *args and **kwargs: packing them would
+    # cost more than once_per_thread's own check (a thread-local look-up).
 
-    def _run_per_request(self, fn, *args, **kwargs):
+    def _run_per_request(self, fn, arg=None):
         with self.graph.as_default(), self.sess.as_default():
-            return fn(self.sess, *args, **kwargs)
+            return fn(self.sess, arg)
 
-    def _run_once_per_thread(self, fn, *args, **kwargs):
+    def _run_once_per_thread(self, fn, arg=None):
         if _this_thread.session is not self.sess:
             enter_defaults_for_this_thread(self.sess)
-        return fn(self.sess, *args, **kwargs)
+        return fn(self.sess, arg)
 
     # --- running ----------------------------------------------------------------------------
 
+    def run_with_defaults(self, fn, *args, **kwargs):
+        """fn(sess, *args, **kwargs) with the model's graph and session as this thread's
+        defaults (session_strategy), from any thread: for code that drives the session
+        itself."""
+        return self._with_defaults(_call, (fn, args, kwargs))
+
     def run(self, fetches, feed_dict=None):
         """sess.run with the graph and session as defaults, from any thread."""
-        return self.run_with_defaults(lambda sess: sess.run(fetches, feed_dict))
+        return self._with_defaults(_session_run, (fetches, feed_dict))
 
     def evaluate(self, name):
         """The value of output `name`, fed nothing: labels and other constants, once."""
@@ -888,15 +910,15 @@ class Model:
                 outputs = self._run_examples([example])[0]
         except INPUT_ERRORS as e:  # raised by a run of this example alone
             return self.rejected(e, list(example)).response()
-        answer = plain(to_answer(outputs))
-        if not _all_finite(answer):
+        try:
+            return _plain_finite(to_answer(outputs))
+        except _NotFinite:
             # JSON has no NaN or infinity (Cortex's json.dumps would send invalid JSON): the
             # payload's values are past what the model can answer, which is the client's
             # to fix.
             return PayloadError("the model's answer to this payload is not finite (it holds "
                                 "NaN or infinity): its values are likely far outside what "
                                 "the model takes").response()
-        return answer
 
     def rejected(self, error, fed=()):
         """The PayloadError for a TensorFlow error that the inputs fed caused (one of
@@ -935,16 +957,20 @@ class Model:
         if not isinstance(inputs, dict):
             raise TypeError("to_inputs must return a dict of input names to values, got %s"
                             % type(inputs).__name__)
-        return {name: _example_array(name, value, self.inputs[name])
-                for name, value in inputs.items()}
+        return {name: self._converter(name)(value) for name, value in inputs.items()}
 
     def _run_examples(self, examples):
         """One sess.run for equally shaped examples: stacked along a new first axis, and
         each output's rows handed back, one dict of outputs per example."""
-        feed = {self.inputs[name]: np.stack([example[name] for example in examples])
-                for name in examples[0]}
-        fetches = [self.outputs[name] for name in self._fetch]
-        values = self.run(fetches, feed)
+        # Fed and fetched by tensor name: TF 2.1 hashes a Tensor in ~10 us (it asks whether
+        # it runs eagerly), and a dict keyed by tensors hashes each, in here and in sess.run.
+        tensor = self._tensor_name
+        if len(examples) == 1:  # a new first axis, without the copy np.stack makes
+            feed = {tensor(name): value[None] for name, value in examples[0].items()}
+        else:
+            feed = {tensor(name): np.stack([example[name] for example in examples])
+                    for name in examples[0]}
+        values = self._with_defaults(_session_run, (self._fetches, feed))
         for name, value in zip(self._fetch, values):
             if np.ndim(value) == 0 or len(value) != len(examples):
                 raise ValueError("output %s has shape %s for a batch of %d examples: every "
@@ -973,6 +999,15 @@ VARIABLE_OPS = ("VariableV2", "Variable", "VarHandleOp", "AutoReloadVariable")
 NOT_OUTPUTS = VARIABLE_OPS + ("Placeholder", "NoOp", "Assign", "AssignVariableOp",
                               "ReadVariableOp", "VarIsInitializedOp", "IsVariableInitialized",
                               "SaveV2", "RestoreV2", "MergeV2Checkpoints")
+
+
+def _session_run(sess, fetches_and_feed):
+    return sess.run(*fetches_and_feed)
+
+
+def _call(sess, call):
+    fn, args, kwargs = call
+    return fn(sess, *args, **kwargs)
 
 
 def _default_signature(signatures):
@@ -1081,37 +1116,78 @@ class Tensors(dict):
         return "%s: %s%s" % (what, shown or "none", " ..." if len(found) > 8 else "")
 
 
+class InputConverter:
+    """How one input's values become an example's array of its tensor's dtype and shape
+    (less the batch axis), with a PayloadError for values that do not fit. What the tensor
+    takes is read once, at load: predict() pays only for the checks."""
+
+    def __init__(self, name, tensor):
+        dtype = tensor.dtype
+        self.name, self.dtype_name, self.tensor_name = name, dtype.name, tensor.name
+        self.kind = ("string" if dtype == tf.string else "bool" if dtype.is_bool else
+                     "float" if dtype.is_floating else "int" if dtype.is_integer else "other")
+        self.np_dtype = np.dtype(object if self.kind == "string" else dtype.as_numpy_dtype)
+        if self.kind == "int":
+            info = np.iinfo(self.np_dtype)
+            self.low, self.high = info.min, info.max
+        elif self.kind == "float":
+            info = np.finfo(self.np_dtype)
+            self.low, self.high = info.min, info.max
+        ndims = tensor.shape.ndims
+        self.dims = tuple(tensor.shape.as_list()[1:]) if ndims else None  # None: any shape
+        self.exact = self.dims if self.dims is not None and None not in self.dims else None
+
+    def __call__(self, value):
+        try:
+            if self.kind == "string":
+                array_ = np.asarray(value, dtype=object)
+                if array_.size:
+                    array_ = np.vectorize(_to_bytes, otypes=[object])(array_)
+            else:
+                array_ = self._number_array(np.asarray(value))
+        except (ValueError, TypeError, OverflowError, RecursionError) as e:
+            if isinstance(e, PayloadError):
+                raise
+            raise PayloadError("input %s cannot be made a %s array: %s"
+                               % (self.name, self.dtype_name, e)) from None
+        if array_.shape != self.exact and self.dims is not None and not (
+                len(array_.shape) == len(self.dims) and
+                all(d is None or d == n for d, n in zip(self.dims, array_.shape))):
+            raise PayloadError("input %s must have shape %s per example, got %s"
+                               % (self.name, _shape_text(self.dims),
+                                  _shape_text(array_.shape)))
+        return array_
+
+    def _number_array(self, array_):
+        kind = array_.dtype.kind
+        if kind not in "biuf" or (kind == "b") != (self.kind == "bool"):
+            raise PayloadError("input %s must hold %s values, got %s"
+                               % (self.name, self.dtype_name, KINDS.get(kind, "others")))
+        if self.kind == "float":
+            # One pass finds NaN, infinity and values the cast would make infinite (the
+            # comparison is false for NaN); which it was matters only for the message.
+            if array_.size and not np.abs(array_).max() <= self.high:
+                if kind == "f" and not np.isfinite(array_).all():
+                    raise PayloadError("input %s must hold finite numbers" % self.name)
+                raise self._beyond_range()
+            return array_.astype(self.np_dtype, copy=False)
+        if self.kind == "int":
+            if kind == "f" or not np.can_cast(array_.dtype, self.np_dtype):
+                if array_.size and (array_.min() < self.low or array_.max() > self.high):
+                    raise self._beyond_range()
+                if kind == "f" and np.any(array_ != np.round(array_)):
+                    raise PayloadError("input %s must hold integers" % self.name)
+            return array_.astype(self.np_dtype, copy=False)
+        return array_.astype(self.np_dtype, copy=False)
+
+    def _beyond_range(self):
+        return PayloadError("input %s holds a value beyond %s's range"
+                            % (self.name, self.dtype_name))
+
+
 def _example_array(name, value, tensor):
-    dtype = tensor.dtype
-    try:
-        if dtype == tf.string:
-            array_ = np.asarray(value, dtype=object)
-            array_ = np.vectorize(_to_bytes, otypes=[object])(array_) if array_.size else array_
-        else:
-            array_ = np.asarray(value)
-            if array_.dtype.kind not in "biuf" or (array_.dtype.kind == "b") != dtype.is_bool:
-                raise PayloadError("input %s must hold %s values, got %s"
-                                   % (name, dtype.name, KINDS.get(array_.dtype.kind, "others")))
-            if dtype.is_floating and not np.all(np.isfinite(array_)):
-                raise PayloadError("input %s must hold finite numbers" % name)
-            limits = np.finfo if dtype.is_floating else np.iinfo
-            if not dtype.is_bool and array_.size and (
-                    array_.min() < limits(dtype.as_numpy_dtype).min or
-                    array_.max() > limits(dtype.as_numpy_dtype).max):
-                raise PayloadError("input %s holds a value beyond %s's range" % (name, dtype.name))
-            if dtype.is_integer and array_.dtype.kind == "f" and np.any(array_ != np.round(array_)):
-                raise PayloadError("input %s must hold integers" % name)
-            array_ = array_.astype(dtype.as_numpy_dtype)
-    except (ValueError, TypeError, OverflowError, RecursionError) as e:
-        if isinstance(e, PayloadError):
-            raise
-        raise PayloadError("input %s cannot be made a %s array: %s"
-                           % (name, dtype.name, e)) from None
-    expected = tensor.shape[1:] if tensor.shape.ndims else None
-    if expected is not None and not expected.is_compatible_with(array_.shape):
-        raise PayloadError("input %s must have shape %s per example, got %s"
-                           % (name, _shape_text(expected), _shape_text(array_.shape)))
-    return array_
+    """One input's value as its example array (InputConverter, made for this call)."""
+    return InputConverter(name, tensor)(value)
 
 
 KINDS = {"b": "booleans", "i": "integers", "u": "integers", "f": "numbers", "U": "strings",
@@ -1132,16 +1208,6 @@ def _shape_text(shape):
                        "," if len(dims) == 1 else "")
 
 
-def _all_finite(value):
-    if isinstance(value, float):
-        return math.isfinite(value)
-    if isinstance(value, dict):
-        return all(_all_finite(item) for item in value.values())
-    if isinstance(value, list):
-        return all(_all_finite(item) for item in value)
-    return True
-
-
 def plain(value):
     """to_answer's value, with numpy arrays and scalars made Python lists and numbers, so
     that Cortex's json.dumps takes it."""
@@ -1156,6 +1222,35 @@ def plain(value):
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return value
+
+
+class _NotFinite(ValueError):
+    """An answer holds NaN or infinity, which JSON cannot carry."""
+
+
+PLAIN_TYPES = (str, int, bool, type(None))
+
+
+def _plain_finite(value):
+    """plain(value), raising _NotFinite for a NaN or an infinity: one walk of the answer,
+    cheapest for the values to_answer returns most (dicts, lists, floats, numpy arrays)."""
+    kind = type(value)
+    if kind is float:
+        if value - value != 0.0:  # NaN or infinity: both give NaN
+            raise _NotFinite()
+        return value
+    if kind in PLAIN_TYPES:
+        return value
+    if kind is dict:
+        return {key: _plain_finite(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [_plain_finite(item) for item in value]
+    if kind is np.ndarray and value.dtype.kind in "biuf":
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            raise _NotFinite()
+        return value.tolist()
+    converted = plain(value)  # the rare kinds: numpy scalars, bytes, subclasses
+    return value if converted is value else _plain_finite(converted)
 
 
 # --- once_per_thread's memory: what each thread has entered ------------------------------
@@ -1233,7 +1328,9 @@ class _Waiting:
 
     def __init__(self, example):
         self.example = example
-        self.key = tuple(sorted((name, a.shape, a.dtype.str) for name, a in example.items()))
+        # Examples batch together when their inputs' names and shapes match (an input's
+        # dtype is its tensor's, whatever the caller sent).
+        self.key = tuple(sorted((name, a.shape) for name, a in example.items()))
         self.woken = threading.Lock()
         self.woken.acquire()
         self.lead = self.done = False

@@ -112,12 +112,12 @@ def test_a_real_form_or_other_bytes_say_what_was_expected():
 
 
 class FakeTensor:
-    """What _example_array reads of a tensor: its dtype and shape."""
+    """What _example_array reads of a tensor: its dtype, shape and name."""
 
     def __init__(self, dtype, shape):
         import tensorflow as tf
 
-        self.dtype, self.shape = dtype, tf.TensorShape(shape)
+        self.dtype, self.shape, self.name = dtype, tf.TensorShape(shape), "x:0"
 
 
 def example(value, dtype, shape):

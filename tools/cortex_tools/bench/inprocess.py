@@ -115,8 +115,9 @@ class SeedPageFlag:
         return fn(self.sess)
 
 
-def noop(sess: Any) -> None:
-    """The user's inference minus the inference: what is left is the strategy's cost."""
+def noop(sess: Any, arg: Any = None) -> None:
+    """The user's inference minus the inference: what is left is the strategy's cost. (A
+    strategy calls fn(sess, arg): tf_session's own call, one argument and no packing.)"""
 
 
 def strategy_cost(model: Any, strategies: list[str], repeats: int) -> dict[str, Any]:
