@@ -38,11 +38,13 @@ def test_each_recorded_run_holds_its_own_feed_and_results():
         text = tf.compat.v1.placeholder(tf.string, [None], name="text")
         total = tf.identity(tf.cast(tf.reduce_sum(tokens), tf.float32) * scale, name="total")
         length = tf.strings.length(text, name="length")
+        ended = tf.strings.join([text[0], "\0"], name="ended")  # a string scalar
     context, factors, words = [1], np.array([1.0, 2.0], np.float32), [b"a\x00"]
     with tf.compat.v1.Session(graph=graph) as sess, \
             project.recorded_session_runs() as runs:
         for step in range(3):
-            out = sess.run([total, length], {tokens: [context], scale: factors, text: words})
+            out = sess.run([total, length, ended], {tokens: [context], scale: factors,
+                                                    text: words})
             out[0] *= 0  # in place, on what sess.run returned
             context.append(step + 2)
             factors += 1
@@ -52,3 +54,4 @@ def test_each_recorded_run_holds_its_own_feed_and_results():
     assert runs[0].feed["text:0"].tolist() == [b"a\x00"]  # bytes kept whole, NUL and all
     assert [run.results[0].tolist() for run in runs] == [[1, 2], [6, 9], [18, 24]]
     assert [run.results[1].tolist() for run in runs] == [[2], [2, 1], [2, 1, 1]]
+    assert runs[0].results[2][()] == b"a\x00\x00"
