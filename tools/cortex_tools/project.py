@@ -141,8 +141,8 @@ def _snapshot(value: Any, fed: Any = None) -> Any:
     if value is None or isinstance(value, np.ndarray):
         return None if value is None else value.copy()
     dtype = getattr(getattr(fed, "dtype", None), "as_numpy_dtype", None)
-    if isinstance(value, bytes | str):  # a string scalar: numpy's "S" would drop end NULs
-        dtype = object
+    if isinstance(value, bytes | str) and dtype in (None, object):
+        dtype = object  # a string scalar: numpy's "S" dtype would drop its trailing NULs
     try:
         return np.array(value, dtype=dtype)
     except (ValueError, TypeError, OverflowError):
