@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -101,3 +104,15 @@ def test_the_unchanged_predictor_serves_every_format_from_s3(s3, iris, sample, r
         url = f"s3://models/iris/{kind}/" + (local.name if local.is_file() else "")
         served = PythonPredictor({**config, "model": url, "session_strategy": "per_request"})
         assert served.predict(sample) == iris.predict(sample), kind
+
+
+def test_every_iris_api_agrees_in_tf21_within_1e_6(root):
+    """make check's TF 2.1.0 check: the iris probabilities (at most 1) differ by less
+    than 1e-6 between TF 2.1.0 and the local TensorFlow, in every API of every config."""
+    done = subprocess.run([sys.executable, "-m", "cortex_tools.tf21", "check"], cwd=root,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    found = [re.fullmatch(r"api (\S+): loads and agrees in TensorFlow 2\.1\.0 \(max \|diff\| "
+                          r"(0|\de-\d+)\)", line) for line in done.stdout.splitlines()]
+    assert found and all(found), done.stdout
+    assert all(float(match.group(2)) < 1e-6 for match in found), done.stdout

@@ -1,12 +1,15 @@
-"""bench.batching.batch_cost on real models (tests.machinery.models): the sample's own
-example timed alone and 8 at once, and None for a predictor that drives model.run itself,
-since nothing of such a predictor batches."""
+"""bench.batching.batch_cost and bench.inprocess.model_use on real models
+(tests.machinery.models): the sample's own example timed alone and 8 at once, and None for
+a predictor that drives model.run itself, since nothing of such a predictor batches; how
+each kind of predictor reaches its model."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from cortex_tools.bench.batching import batch_cost
+from cortex_tools.bench.inprocess import model_use
 from tests.machinery import models
 from tests.machinery.two_inputs import PythonPredictor, payloads
 
@@ -23,6 +26,63 @@ class RunsItself:
         ids = np.asarray([payload["ids"]], np.int64)
         return self.model.run(self.model.outputs["y"],
                               {self.model.inputs["x"]: x, self.model.inputs["ids"]: ids})
+
+
+class DrivesTheSession(RunsItself):
+    """The escape hatch for several sess.run calls: run_with_defaults(fn), fn's own runs."""
+
+    def predict(self, payload):
+        return self.model.run_with_defaults(self.run_twice, payload)
+
+    def run_twice(self, sess, payload):
+        feed = {self.model.inputs["x"]: np.asarray([payload["x"]], np.float32),
+                self.model.inputs["ids"]: np.asarray([payload["ids"]], np.int64)}
+        first = sess.run(self.model.outputs["y"], feed)
+        return first + sess.run(self.model.outputs["y"], feed)
+
+
+class UsesTheSessionDirectly(RunsItself):
+    def predict(self, payload):
+        with self.model.graph.as_default():
+            return self.model.sess.run(self.model.outputs["y"], {
+                self.model.inputs["x"]: np.asarray([payload["x"]], np.float32),
+                self.model.inputs["ids"]: np.asarray([payload["ids"]], np.int64)})
+
+
+class RunsThenPredicts(PythonPredictor):
+    """A run of its own first (say, a lookup), then Model.predict: its requests batch."""
+
+    def predict(self, payload):
+        self.model.run(self.model.outputs["y"], {
+            self.model.inputs["x"]: np.zeros((1, 3), np.float32),
+            self.model.inputs["ids"]: np.zeros(1, np.int64)})
+        return super().predict(payload)
+
+
+@pytest.mark.parametrize("predictor_class, batching, found", [
+    (RunsThenPredicts, None, "predict"),
+    (PythonPredictor, None, "predict"),
+    (PythonPredictor, {"max_batch_size": 4}, "predict"),
+    (RunsItself, None, "run"),
+    (DrivesTheSession, None, "run_with_defaults"),
+    (UsesTheSessionDirectly, None, None)])
+@pytest.mark.parametrize("strategy", ["per_request", "once_per_thread"])
+def test_how_predict_reaches_the_model(tmp_path, predictor_class, batching, found, strategy):
+    written = models.saved_model(tmp_path / "model")
+    config = {"model": written.location, "session_strategy": strategy}
+    if batching:
+        config["server_side_batching"] = batching
+    predictor = predictor_class(config)
+    model, sample = predictor.model, payloads(1)[0]
+    before, answer = dict(vars(model)), predictor.predict(sample)
+    assert model_use(model, lambda: predictor.predict(sample)) == found
+    assert vars(model) == before  # the Model's own methods again, the strategy's included
+    assert model.run_with_defaults.__name__ == f"_run_{strategy}"
+    assert np.array_equal(y_of(predictor.predict(sample)), y_of(answer))
+
+
+def y_of(answer) -> np.ndarray:
+    return np.asarray(answer["y"] if isinstance(answer, dict) else answer)
 
 
 def test_a_batch_of_the_samples_own_example_against_one(tmp_path):

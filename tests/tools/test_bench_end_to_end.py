@@ -1,5 +1,6 @@
-"""`make bench QUICK=1` end to end, against the real project: the quick plan into a
-temporary folder, every section of its report filled, the recommendation line YAML."""
+"""`make bench QUICK=1` end to end, against the real project (whatever its model): the
+quick plan into a temporary folder, every section of its report filled, the
+recommendation line YAML."""
 
 from __future__ import annotations
 
@@ -39,7 +40,12 @@ def test_the_quick_plan_answers_for_the_projects_api(tmp_path):
     assert summary["soak"]["errors"] == 0 and summary["soak"]["requests"] > 0
     assert summary["overload"]["share_503"] > 0  # 4x the limit is refused, in part
     assert summary["overload"]["after"]["status"] == 200  # and it serves again after
-    for part in ("user", "heavy"):
+    # Your API's batching is measured when its predict goes through Model.predict; one
+    # that drives the session itself (run_with_defaults) batches nothing: its targets say
+    # why they do not apply (assert_report: without None), and it has no batching section.
+    batches = summary["batching_does_not_apply"] is None
+    assert (summary["batching"]["user"] is not None) == batches
+    for part in ("user", "heavy") if batches else ("heavy",):
         rows = summary["batching"][part]["served"]
         assert [r["connections"] for r in rows] == [1, 64]
         assert all(rows[-1][side]["mean_batch"] > 1 for side in ("on", "wait"))  # 64 on 8 threads

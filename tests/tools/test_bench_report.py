@@ -9,14 +9,16 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from cortex_tools.bench import analysis, report
 from cortex_tools.bench.run import main
 
 FIXTURES = Path(__file__).resolve().parent / "bench_fixtures"
+USER_BATCHING = "## Batching: your API"  # absent when your API cannot batch
 SECTIONS = ("## What to set", "## Targets", "## Key figures", "## Sweep",
-            "## Batching: your API", "## Batching: a generated dense model",
+            USER_BATCHING, "## Batching: a generated dense model",
             "## In-process: the model without HTTP", "## Soak and overload",
             "## How it was measured")
 
@@ -34,15 +36,21 @@ def sections(text: str) -> dict[str, str]:
 
 
 def assert_report(text: str) -> None:
-    """Every section present, each with numbers and no hole in it; the recommendation is
-    one line of YAML with the keys a user sets."""
+    """Every section present (your API's batching only when its targets apply), each with
+    numbers and no hole in it; the recommendation is one line of YAML with the keys a
+    user sets."""
     found = sections(text)
+    batching_applies = "| does not apply |" not in found.get("## Targets", "")
     for heading in SECTIONS:
         body = next((b for h, b in found.items() if h.startswith(heading)), None)
+        if heading == USER_BATCHING and not batching_applies:
+            assert body is None, f"{heading} for an API whose batching targets do not apply"
+            continue
         assert body is not None, f"missing {heading}"
         assert re.search(r"\d", body), f"{heading} has no number"
         for hole in ("nan", "None", "inf", "null"):
             assert not re.search(rf"\b{hole}\b", body), f"{heading} has {hole!r}"
+        assert not re.search(r"mean batch 0\.0\b", body), f"{heading} has a mean batch of 0"
     line = re.search(r"```yaml\n(.*)\n```", found["## What to set"]).group(1)
     keys = yaml.safe_load(line)
     assert set(keys["autoscaling"]) == {"threads_per_worker", "workers_per_replica"}
@@ -80,21 +88,45 @@ def test_a_predictor_that_drives_tensorflow_itself():
         row["key"] = f"own strategy t={row['setting']['threads']} w=1 {row['key'][-3:]}"
     analysis.analyze(summary)
     text = report.render(summary)
+    assert_report(text)
     assert "drives its model itself" in text
     assert "## Batching: your API" not in text
     assert [t["holds"] for t in summary["targets"]][::2] == [None, None]
+    assert sections(text)["## Targets"].count(
+        "| the predictor holds no tf_session.Model (it drives TensorFlow itself), so "
+        "tf_session's server_side_batching never sees its requests | does not apply |") == 2
     assert "session_strategy" not in summary["recommendation"]["line"]
 
 
-def test_a_predictor_that_calls_model_run_itself():
-    # It holds a tf_session.Model, so strategies and batching are measured, but its
-    # predict never reaches Model.predict: there is no batch cost to report.
+@pytest.mark.parametrize("use, words", [
+    ("run_with_defaults", "predict drives the session itself through "
+                          "model.run_with_defaults, not Model.predict"),
+    ("run", "predict calls model.run itself, not Model.predict"),
+    (None, "predict runs the model's session itself (none of tf_session's Model methods), "
+           "not Model.predict")])
+def test_a_predictor_that_drives_the_session_of_its_model_itself(use, words):
+    # It holds a tf_session.Model, so strategies are measured, but its predict never
+    # reaches Model.predict: batching is not tried on it (bench.run.measure), and its
+    # targets do not apply, in words that name what its predict does.
     summary = copy.deepcopy(recorded())
-    summary["batching"]["user"]["inprocess"]["batch_cost"] = None
+    summary["inprocess"]["model_use"] = use
+    summary["batching"]["user"] = None
+    summary["api"]["batch"] = None
+    entry = summary["api"]["entry"]
+    entry["predictor"]["config"]["server_side_batching"] = {"max_batch_size": 4}
     analysis.analyze(summary)
     text = report.render(summary)
     assert_report(text)
-    assert "predict calls model.run itself, not Model.predict: nothing batches." in text
+    assert "## Batching: your API" not in text
+    targets = sections(text)["## Targets"]
+    assert targets.count(f"| {words}, so no request joins a batch | does not apply |") == 2
+    assert "not measured" not in targets and "misses" in targets  # the dense model's
+    assert f"- Batching does not apply to your API: {words}" in text
+    assert (f"- server_side_batching is set but batches nothing ({words}, so no request "
+            "joins a batch): remove it") in text
+    assert "server_side_batching" not in summary["recommendation"]["entry"]
+    if use == "run_with_defaults":
+        assert "model.run itself" not in text
 
 
 def test_a_project_without_sample_json_is_refused(tmp_path, capsys, monkeypatch):

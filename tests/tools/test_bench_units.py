@@ -142,10 +142,31 @@ def test_batching_targets_hold_miss_or_are_not_measured():
         None, False, None]
     slow = {"served": [batching_row(1, 100, 100, 0.3)], "inprocess": ceiling}
     assert analysis.batching_targets({"user": slow, "heavy": None})[2]["holds"] is False
-    runs_itself = {**heavy, "inprocess": {**ceiling, "batch_cost": None}}  # model.run only
-    why = analysis.batching_targets({"user": None, "heavy": runs_itself})[1]["why"]
-    assert why.startswith("predict calls model.run itself, not Model.predict, so nothing "
-                          "batches; in-process")
+    unknown_cost = {**heavy, "inprocess": {**ceiling, "batch_cost": None}}
+    why = analysis.batching_targets({"user": None, "heavy": unknown_cost})[1]["why"]
+    assert why.startswith("in-process (no HTTP) 8 unbatched threads")  # no claimed bound
+
+
+def test_batching_targets_of_a_predictor_that_cannot_batch_do_not_apply():
+    ceiling = {"ratio": 2.0, "mean_batch": None, "on": {"8": {"calls_per_s": 300}},
+               "off": {"1": {"calls_per_s": 100}, "8": {"calls_per_s": 150}},
+               "batch_cost": {"size": 8, "us_1": 100.0, "us_batch": 250.0, "ratio": 2.5}}
+    heavy = {"served": [batching_row(64, 100, 300)], "inprocess": ceiling}
+    found = analysis.batching_targets({"user": None, "heavy": heavy}, "the reason")
+    assert [(t.get("applies", True), t["holds"], t["measured"]) for t in found[::2]] == [
+        (False, None, "the reason"), (False, None, "the reason")]
+    assert found[1]["holds"] is False and "applies" not in found[1]  # the dense model: 3x
+    inproc = {"strategies": ["per_request", "once_per_thread"]}
+    assert analysis.batching_does_not_apply({"inprocess": {**inproc,
+                                                           "model_use": "predict"}}) is None
+    assert analysis.batching_does_not_apply({"inprocess": inproc}) is None  # older summaries
+    why = analysis.batching_does_not_apply({"inprocess": {**inproc,
+                                                          "model_use": "run_with_defaults"}})
+    assert why == ("predict drives the session itself through model.run_with_defaults, not "
+                   "Model.predict, so no request joins a batch")
+    assert "holds no tf_session.Model" in analysis.batching_does_not_apply({"inprocess": {}})
+    assert analysis.mean_batch(None) == analysis.mean_batch(0.0) == "none (no batch ran)"
+    assert analysis.mean_batch(7.65) == "7.65"
 
 
 def test_the_seed_page_figures():

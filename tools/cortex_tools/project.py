@@ -10,6 +10,7 @@ all of them unchanged.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import sys
@@ -18,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from cortex_tools.runtime.config import ApiSpec, load_apis
 from cortex_tools.runtime.predictor_loader import build_predictor, load_predictor_class
@@ -107,14 +110,16 @@ def recorded_session_runs() -> Iterator[list[SessionRun]]:
     this_thread = threading.get_ident()
 
     def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
+        if threading.get_ident() != this_thread:
+            return real_run(self, fetches, feed_dict, options, run_metadata)
+        # Copies, taken as the call happens: a sampling loop feeds {tokens: [context]} and
+        # then appends to context, and may work on a fetched array in place; what is
+        # replayed and compared must be what this call was fed and returned.
+        feed = {_tensor_name(k): _snapshot(v, k) for k, v in (feed_dict or {}).items()}
         results = real_run(self, fetches, feed_dict, options, run_metadata)
-        if threading.get_ident() == this_thread:
-            flat_fetches = tf.nest.flatten(fetches)
-            runs.append(SessionRun(
-                fetches=[_tensor_name(f) for f in flat_fetches],
-                feed={_tensor_name(k): v for k, v in (feed_dict or {}).items()},
-                results=list(tf.nest.flatten(results)),
-            ))
+        runs.append(SessionRun(fetches=[_tensor_name(f) for f in tf.nest.flatten(fetches)],
+                               feed=feed,
+                               results=[_snapshot(r) for r in tf.nest.flatten(results)]))
         return results
 
     session_class.run = run
@@ -126,3 +131,19 @@ def recorded_session_runs() -> Iterator[list[SessionRun]]:
 
 def _tensor_name(fetch: Any) -> str:
     return fetch if isinstance(fetch, str) else fetch.name
+
+
+def _snapshot(value: Any, fed: Any = None) -> Any:
+    """A copy of a fed or fetched value that later changes to `value` cannot reach. A fed
+    list becomes the array that sess.run makes of it (the tensor's dtype, so that strings
+    stay bytes, NULs and all); what numpy cannot convert is deep-copied and left for
+    sess.run to refuse in its own words."""
+    if value is None or isinstance(value, np.ndarray):
+        return None if value is None else value.copy()
+    dtype = getattr(getattr(fed, "dtype", None), "as_numpy_dtype", None)
+    if isinstance(value, bytes | str) and dtype in (None, object):
+        dtype = object  # a string scalar: numpy's "S" dtype would drop its trailing NULs
+    try:
+        return np.array(value, dtype=dtype)
+    except (ValueError, TypeError, OverflowError):
+        return copy.deepcopy(value)

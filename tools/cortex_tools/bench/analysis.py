@@ -43,11 +43,42 @@ def at(rows: list[dict[str, Any]], connections: int) -> dict[str, Any] | None:
     return next((r for r in rows if r["connections"] == connections), None)
 
 
-def batching_targets(batching: dict[str, Any]) -> list[dict[str, Any]]:
+# How predict(sample.json) reaches tf_session's Model when not through Model.predict
+# (bench.inprocess.model_use), in words.
+MODEL_USE_WORDS = {
+    "run_with_defaults": "predict drives the session itself through model.run_with_defaults",
+    "run": "predict calls model.run itself",
+    "evaluate": "predict calls model.evaluate itself",
+    None: "predict runs the model's session itself (none of tf_session's Model methods)",
+}
+
+
+def batching_does_not_apply(summary: dict[str, Any]) -> str | None:
+    """Why server_side_batching cannot batch the user's API (so its targets do not
+    apply), or None when it can: only a predict that goes through Model.predict batches."""
+    inproc = summary["inprocess"]
+    if "strategies" not in inproc:
+        return ("the predictor holds no tf_session.Model (it drives TensorFlow itself), so "
+                "tf_session's server_side_batching never sees its requests")
+    use = inproc.get("model_use", "predict")  # summaries from before model_use: batched
+    if use == "predict":
+        return None
+    return f"{MODEL_USE_WORDS.get(use, MODEL_USE_WORDS[None])}, not Model.predict, so no " \
+           "request joins a batch"
+
+
+def mean_batch(value: float | None) -> str:
+    """A mean batch size as the report shows it: none when no batch ran."""
+    return str(value) if value else "none (no batch ran)"
+
+
+def batching_targets(batching: dict[str, Any],
+                     not_applicable: str | None = None) -> list[dict[str, Any]]:
     """The three batching targets: what each asks, the numbers, holds/misses (None: not
-    measured: a predictor without tf_session cannot batch) and, if missed, why. The
-    throughput targets are read at BATCH_INTERVAL (the bundled batched APIs' setting),
-    with batch_interval 0's figure beside; the latency target at batch_interval 0."""
+    measured, or, with `applies` False, not applicable to a predictor that cannot batch,
+    `not_applicable` saying why) and, if missed, why. The throughput targets are read at
+    BATCH_INTERVAL (the bundled batched APIs' setting), with batch_interval 0's figure
+    beside; the latency target at batch_interval 0."""
     found = []
     for key, minimum, what in (("user", USER_MIN_RATIO, "your API"),
                                ("heavy", HEAVY_MIN_RATIO, "the dense model")):
@@ -56,13 +87,16 @@ def batching_targets(batching: dict[str, Any]) -> list[dict[str, Any]]:
         target = {"name": f"{what}, 8 threads, {TARGET_CONNECTIONS} connections, "
                           f"batch_interval {BATCH_INTERVAL}: batching >= {minimum:g}x "
                           "unbatched req/s, 0 errors", "holds": None, "measured": "not measured"}
-        if row:
+        if key == "user" and not_applicable:
+            target.update(applies=False, measured=not_applicable)
+        elif row:
             wait, on = row["wait"], row["on"]
             errors = wait["errors"] + row["off"]["errors"]
             target.update(holds=wait["ratio"] >= minimum and errors == 0, measured=(
                 f"{wait['ratio']:.2f}x ({wait['rps']:.0f} vs {row['off']['rps']:.0f} req/s, "
-                f"mean batch {wait['mean_batch']}), {errors} errors; batch_interval 0: "
-                f"{on['ratio']:.2f}x (mean batch {on['mean_batch']})"))
+                f"mean batch {mean_batch(wait['mean_batch'])}), {errors} errors; "
+                f"batch_interval 0: {on['ratio']:.2f}x (mean batch "
+                f"{mean_batch(on['mean_batch'])})"))
             if not target["holds"]:
                 target["why"] = why_short(part["inprocess"], row)
         found.append(target)
@@ -70,7 +104,9 @@ def batching_targets(batching: dict[str, Any]) -> list[dict[str, Any]]:
     target = {"name": f"your API, 1 connection, batch_interval 0: batched p50 within "
                       f"{MAX_P50_DELTA_MS} ms of unbatched", "holds": None,
               "measured": "not measured"}
-    if row:
+    if not_applicable:
+        target.update(applies=False, measured=not_applicable)
+    elif row:
         on = row["on"]
         target.update(holds=on["p50_delta_ms"] <= MAX_P50_DELTA_MS, measured=(
             f"{on['p50_delta_ms']:+.3f} ms ({on['p50_ms']:.3f} vs {row['off']['p50_ms']:.3f} "
@@ -85,12 +121,12 @@ def why_short(ceiling: dict[str, Any], row: dict[str, Any]) -> str:
     overlap = ceiling["off"][t]["calls_per_s"] / ceiling["off"]["1"]["calls_per_s"]
     bound = (f"one sess.run of {cost['size']} examples costs {cost['ratio']}x one example's "
              f"({cost['us_batch']:.0f} vs {cost['us_1']:.0f} µs), so even full batches give "
-             f"the model at most {cost['size'] / cost['ratio']:.1f}x" if cost else
-             "predict calls model.run itself, not Model.predict, so nothing batches")
-    return (f"{bound}; in-process (no HTTP) "
+             f"the model at most {cost['size'] / cost['ratio']:.1f}x; " if cost else "")
+    return (f"{bound}in-process (no HTTP) "
             f"{t} unbatched threads make {overlap:.1f}x the calls/s of 1, and batching them "
-            f"gives {ceiling['ratio']}x (mean batch {ceiling.get('mean_batch')}); served "
-            f"(mean batch {wait['mean_batch']} of {t}), the server's CPU per request went "
+            f"gives {ceiling['ratio']}x (mean batch {mean_batch(ceiling.get('mean_batch'))}); "
+            f"served (mean batch {mean_batch(wait['mean_batch'])} of {t}), the server's CPU "
+            "per request went "
             f"from {row['off']['server_cpu_us']:.0f} to {wait['server_cpu_us']:.0f} µs: "
             "batching shares the model's part of it, not the HTTP and JSON work")
 
@@ -113,9 +149,14 @@ def seed_page(cost: dict[str, Any] | None, predict_us: float) -> dict[str, Any] 
             "per_request_share_of_predict": round(ns.get("per_request", 0) / predict_us / 1000, 4)}
 
 
-def notes(entry: dict[str, Any], best: Setting, cores: int) -> list[str]:
+def notes(entry: dict[str, Any], best: Setting, cores: int,
+          not_batching: str | None = None) -> list[str]:
     """What else in the API's entry the recommendation bears on."""
     found, autoscaling = [], entry.get("autoscaling") or {}
+    config = (entry.get("predictor") or {}).get("config") or {}
+    if not_batching and best.strategy and config.get("server_side_batching"):
+        found.append(f"server_side_batching is set but batches nothing ({not_batching}): "
+                     "remove it (the whole entry below has it removed)")
     target, slots = autoscaling.get("target_replica_concurrency"), best.threads * best.workers
     if target is not None and target != slots:
         found.append(f"target_replica_concurrency is {target}: Cortex's default is workers x "
@@ -140,15 +181,17 @@ def strategy_ratios(rows: list[dict[str, Any]]) -> list[float]:
 
 
 def analyze(summary: dict[str, Any]) -> None:
-    """Adds pick, recommendation, targets, seed_page and ratios to a measured summary."""
+    """Adds pick, batching_does_not_apply, recommendation, targets, seed_page and ratios
+    to a measured summary."""
     rows, api, rate = summary["sweep"], summary["api"], summary["inprocess"]["rate"]
     summary["pick"] = chosen = pick(rows, summary["p99_bound_ms"])
     best = row_named(rows, chosen["key"])
+    summary["batching_does_not_apply"] = not_batching = batching_does_not_apply(summary)
     summary["recommendation"] = {"setting": best["setting"], "line": paste_line(setting_of(best)),
                                  "entry": entry_yaml(api["entry"], setting_of(best)),
                                  "notes": notes(api["entry"], setting_of(best),
-                                                summary["machine"]["cores"])}
-    summary["targets"] = batching_targets(summary["batching"])
+                                                summary["machine"]["cores"], not_batching)}
+    summary["targets"] = batching_targets(summary["batching"], not_batching)
     summary["seed_page"] = seed_page(summary["inprocess"].get("strategy_cost"),
                                      rate["1"]["us_per_call"])
     own = Setting(api["threads"], api["workers"], api["strategy"], api["batch"])

@@ -96,8 +96,9 @@ def inprocess_ceiling(copy: ServedCopy, strategy: str | None, plan: Plan, sample
         if side == "off":
             found["batch_cost"] = batch_cost(model, call, threads, plan.cost_repeats)
         elif model.batcher is not None:
-            found["mean_batch"] = round(model.batcher.examples / max(model.batcher.batches, 1),
-                                        2)
+            batcher = model.batcher  # no batch ran: None, never a mean of 0
+            found["mean_batch"] = (round(batcher.examples / batcher.batches, 2)
+                                   if batcher.batches else None)
             atexit.unregister(model.batcher.report)  # counted here: no exit line at our exit
     key = str(threads)
     found["ratio"] = round(found["on"][key]["calls_per_s"] / found["off"][key]["calls_per_s"], 2)
@@ -109,7 +110,8 @@ def batch_cost(model: Any, call: Callable[[], Any], size: int,
     """µs of the model's sess.run for one example of the sample and for `size` of them,
     paired within each repeat (medians): their ratio bounds what batching can give, since
     `size` callers' examples in one batch then cost `ratio` times one's. None when predict
-    does not go through Model.predict (it calls model.run itself): then nothing batches."""
+    does not go through Model.predict (it drives the session itself: run_with_defaults,
+    model.run): then nothing batches."""
     run, seen = model._run_examples, []  # tf_session's own: stacks, runs, splits
     model._run_examples = lambda examples: seen.append(examples[0]) or run(examples)
     try:

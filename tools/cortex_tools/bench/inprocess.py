@@ -8,6 +8,8 @@
   attribute): each of tf_session's strategies around a no-op, against
   ``graph.as_default()`` alone and the seed page's enter-once flag; timeit loops on one
   non-main thread (as Cortex's predict pool), median of repeats.
+- How predict reaches that Model (model_use): through Model.predict, which batches, or
+  by driving the session itself (run_with_defaults, run), which batches nothing.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ def measure(spec: ApiSpec, sample: Any, *, threads: tuple[int, ...], seconds: fl
     found: dict[str, Any] = {"rate": rates(call, threads, seconds)}
     if (model := tf_session_model(predictor)) is not None:
         found["strategies"] = list(sys.modules[type(model).__module__].SESSION_STRATEGIES)
+        found["model_use"] = model_use(model, call)
         with ThreadPoolExecutor(1) as thread:  # not the main thread, as Cortex's pool
             found["strategy_cost"] = thread.submit(
                 strategy_cost, model, found["strategies"], cost_repeats).result()
@@ -62,6 +65,42 @@ def tf_session_model(predictor: Any) -> Any | None:
     """The predictor's tf_session.Model, if it holds one (else it drives TF itself)."""
     return next((v for v in vars(predictor).values() if type(v).__name__ == "Model"
                  and type(v).__module__ == "tf_session"), None)
+
+
+# tf_session.Model's ways in for the user's code: only predict batches; the others run
+# what the caller hands them, one request's runs at a time.
+MODEL_METHODS = ("predict", "run_with_defaults", "run", "evaluate")
+
+
+def model_use(model: Any, call: Callable[[], Any]) -> str | None:
+    """How one predict(sample) reaches the model: "predict" when it goes through
+    Model.predict (which batches), else the first of the other MODEL_METHODS called (the
+    user's own: Model.run's run_with_defaults comes after it); None when it calls none of
+    them (it runs model.sess directly)."""
+    called: list[str] = []
+
+    def watched(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        def watching(*args: Any, **kwargs: Any) -> Any:
+            called.append(name)
+            return method(*args, **kwargs)
+        return watching
+
+    # Instance attributes shadow the class's methods for the user's code and for the
+    # Model's own calls alike; run_with_defaults already is one (the strategy's).
+    own = {name: vars(model)[name] for name in MODEL_METHODS if name in vars(model)}
+    for name in MODEL_METHODS:
+        setattr(model, name, watched(name, getattr(model, name)))
+    try:
+        call()
+    finally:
+        for name in MODEL_METHODS:
+            if name in own:
+                setattr(model, name, own[name])
+            else:
+                delattr(model, name)
+    if "predict" in called:
+        return "predict"
+    return called[0] if called else None
 
 
 def rates(call: Callable[[], Any], threads: tuple[int, ...],

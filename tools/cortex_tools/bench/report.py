@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cortex_tools.bench.analysis import mean_batch
 from cortex_tools.bench.setting import BATCH_INTERVAL
 
 TABLES = "## Sweep"  # the first heading after the one-screen summary
@@ -47,8 +48,7 @@ def summary_screen(s: dict[str, Any]) -> list[str]:
         if pick["within_bound"] and pick["runner_up_ratio"] < 1.05:
             found += " (within this machine's noise: either will do)"
     targets = [[t["name"], t["measured"] + (f"; why: {t['why']}" if t.get("why") else ""),
-                {True: "holds", False: "**misses**", None: "not measured"}[t["holds"]]]
-               for t in s["targets"]]
+                verdict(t)] for t in s["targets"]]
     return [f"# make bench: API `{api['name']}` of {api['config']}",
             f"{s['plan']} plan, {s['started_at']}, {s['duration_s']:.0f} s, {m['cores']} cores "
             f"({m['cpu_model']}); `{s['command']}`",
@@ -59,6 +59,12 @@ def summary_screen(s: dict[str, Any]) -> list[str]:
               else []),
             "## Targets", table(["target", "measured", ""], targets),
             "## Key figures", "\n".join(key_figures(s))]
+
+
+def verdict(target: dict[str, Any]) -> str:
+    if not target.get("applies", True):
+        return "does not apply"
+    return {True: "holds", False: "**misses**", None: "not measured"}[target["holds"]]
 
 
 def key_figures(s: dict[str, Any]) -> list[str]:
@@ -85,6 +91,10 @@ def key_figures(s: dict[str, Any]) -> list[str]:
     else:
         lines.append("- The predictor holds no tf_session.Model (it drives its model "
                      "itself): tf_session's strategies and batching were not tried on it.")
+    if seed and (why := s.get("batching_does_not_apply")):
+        lines.append(f"- Batching does not apply to your API: {why}; it was not tried on it "
+                     "(the dense model's section shows what it gives a predict that goes "
+                     "through Model.predict).")
     if ratios["once_over_per_request_served"]:
         low, mid, high = ratios["once_over_per_request_served"]
         spread = f"{low}x" if low == high else f"{low}-{high}x (median {mid})"
@@ -174,17 +184,17 @@ def batching_table(title: str, part: dict[str, Any]) -> list[str]:
         rows.append(cells)
     errors = ", ".join(f"{label} {sum(r[side]['errors'] for r in part['served'])}"
                        for side, label in (("off", "off"), *sides))
-    alone = (f"The model alone: one sess.run of {cost['size']} examples {cost['us_batch']:.0f} "
-             f"µs, of one {cost['us_1']:.0f} µs ({cost['ratio']}x): batching can give it at "
-             f"most {cost['size'] / cost['ratio']:.1f}x." if cost else
-             "predict calls model.run itself, not Model.predict: nothing batches.")
+    alone = (f" The model alone: one sess.run of {cost['size']} examples "
+             f"{cost['us_batch']:.0f} µs, of one {cost['us_1']:.0f} µs ({cost['ratio']}x): "
+             f"batching can give it at most {cost['size'] / cost['ratio']:.1f}x." if cost
+             else "")
     return [f"## Batching: {title}, {t} threads, 1 worker, batch_interval 0 and "
             f"{BATCH_INTERVAL}", table(head, rows),
-            f"Errors: {errors}. {alone} In-process (no HTTP): one call "
+            f"Errors: {errors}.{alone} In-process (no HTTP): one call "
             f"{off['1']['us_per_call']:.0f} µs on 1 thread; at {t} threads "
             f"{off[t]['calls_per_s']:.0f} calls/s unbatched, {on[t]['calls_per_s']:.0f} "
-            f"batched at {BATCH_INTERVAL} (mean batch {ceiling.get('mean_batch')}): "
-            f"{ceiling['ratio']}x."]
+            f"batched at {BATCH_INTERVAL} (mean batch {mean_batch(ceiling.get('mean_batch'))}"
+            f"): {ceiling['ratio']}x."]
 
 
 def how(s: dict[str, Any]) -> str:

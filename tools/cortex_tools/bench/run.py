@@ -98,25 +98,32 @@ def measure(spec: ApiSpec, sample: Any, plan: Plan, *, connections: int | None,
     inproc = inprocess.measure(copy.spec(), sample, threads=plan.inprocess_threads,
                                seconds=plan.inprocess_s, cost_repeats=plan.cost_repeats)
     tf_session = "strategies" in inproc  # strategies and batching are tf_session's
+    # Only Model.predict batches: a predict that drives the session itself (run_with_defaults,
+    # model.run) runs alike with server_side_batching on or off, so batching is not tried.
+    batches = inproc.get("model_use") == "predict"
     strategy = spec.predictor_config.get("session_strategy") if tf_session else None
     batch = (spec.predictor_config.get("server_side_batching") or {}).get("max_batch_size")
     found: dict[str, Any] = {"inprocess": inproc, "api": {
         "name": spec.name, "config": spec.config_path.name, "entry": copy.entry,
         "threads": spec.threads_per_worker, "workers": spec.workers_per_replica,
-        "strategy": strategy, "batch": batch if tf_session else None}}
+        "strategy": strategy, "batch": batch if batches else None}}
     # At most half the API's limit: past it the sweep would measure 503s, not speed.
     found["connections"] = min(connections or plan.connections,
                                max(spec.max_replica_concurrency // 2, 1))
 
     say(f"2/5 the sweep at {found['connections']} connections")
     found["sweep"] = rows = sweep.run(
-        copy, plan, connections=found["connections"], batching=tf_session, say=say,
+        copy, plan, connections=found["connections"], batching=batches, say=say,
         strategies=tuple(inproc.get("strategies") or [None]), body_file=body_file)
     best = analysis.setting_of(analysis.row_named(rows, analysis.pick(rows, p99_ms)["key"]))
 
-    say("3/5 batching off and on: your API, then a generated dense model")
+    if batches:
+        say("3/5 batching off and on: your API, then a generated dense model")
+    else:
+        say(f"3/5 batching off and on: a generated dense model (not your API: "
+            f"{analysis.batching_does_not_apply(found)})")
     found["batching"] = {"user": batching.section(copy, strategy, plan, sample, say=say,
-                                                  body_file=body_file) if tf_session else None}
+                                                  body_file=body_file) if batches else None}
     own = spec.project_dir / "tf_session.py"  # the user's own version, else the template's
     dense = load_api(heavy_model.write_project(
         tmp / "dense", own if own.is_file() else TEMPLATE_ROOT / "tf_session.py"))
