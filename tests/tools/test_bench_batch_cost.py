@@ -77,7 +77,7 @@ def test_how_predict_reaches_the_model(tmp_path, predictor_class, batching, foun
     before, answer = dict(vars(model)), predictor.predict(sample)
     assert model_use(model, lambda: predictor.predict(sample)) == found
     assert vars(model) == before  # the Model's own methods again, the strategy's included
-    assert model.run_with_defaults.__name__ == f"_run_{strategy}"
+    assert model._with_defaults.__name__ == f"_run_{strategy}"
     assert np.array_equal(y_of(predictor.predict(sample)), y_of(answer))
 
 

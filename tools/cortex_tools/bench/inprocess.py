@@ -74,9 +74,8 @@ MODEL_METHODS = ("predict", "run_with_defaults", "run", "evaluate")
 
 def model_use(model: Any, call: Callable[[], Any]) -> str | None:
     """How one predict(sample) reaches the model: "predict" when it goes through
-    Model.predict (which batches), else the first of the other MODEL_METHODS called (the
-    user's own: Model.run's run_with_defaults comes after it); None when it calls none of
-    them (it runs model.sess directly)."""
+    Model.predict (which batches), else the first of the other MODEL_METHODS called;
+    None when it calls none of them (it runs model.sess directly)."""
     called: list[str] = []
 
     def watched(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
@@ -86,7 +85,7 @@ def model_use(model: Any, call: Callable[[], Any]) -> str | None:
         return watching
 
     # Instance attributes shadow the class's methods for the user's code and for the
-    # Model's own calls alike; run_with_defaults already is one (the strategy's).
+    # Model's own calls alike; any already set on the instance are put back after.
     own = {name: vars(model)[name] for name in MODEL_METHODS if name in vars(model)}
     for name in MODEL_METHODS:
         setattr(model, name, watched(name, getattr(model, name)))
