@@ -71,3 +71,14 @@ def numpy_file():
     import numpy
 
     return numpy.__file__
+
+
+def test_the_image_has_dataclasses_through_pydantics_backport():
+    """A predictor may use dataclasses on Cortex 0.17 although Python 3.6 lacks them:
+    pydantic (FastAPI's) installs the backport. What the image lacks, such as asyncio.run,
+    `make check` finds (tests/tools/test_image_check.py)."""
+    import asyncio
+    import dataclasses
+
+    assert Path(dataclasses.__file__).parent.name == "site-packages"
+    assert not hasattr(asyncio, "run")

@@ -14,17 +14,21 @@ The first line says which tier ran.
 
 from __future__ import annotations
 
+import atexit
 import json
+import logging
 import math
 import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from cortex_tools import project
+from cortex_tools.bench.timing import tf_session_model
 from cortex_tools.image_stack import stack
 from cortex_tools.image_stack.py36.client_reads import as_client_reads
 from cortex_tools.image_stack.specs import spec_json
@@ -33,6 +37,7 @@ from cortex_tools.runtime.errors import ConfigError
 
 TOLERANCE = 1e-5  # numbers: relative or absolute, float32 sums in another order
 TIMEOUT_S = 600
+PARALLEL = 2  # image-stack processes at once
 
 
 def main(configs: list[Path]) -> int:
@@ -43,23 +48,28 @@ def main(configs: list[Path]) -> int:
         return tf21_main(["check", *map(str, configs)])
     print(f"TF 2.1.0 model check: image stack (Python {stack.ready_version()}, "
           f"{stack.versions(str(stack.python()))} in {stack.VENV.name})", flush=True)
-    ok = True
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before the local TensorFlow loads
+    ok, specs = True, []
     for config in configs or project.config_files(Path.cwd()):
         try:
-            specs = load_apis(config)
+            specs += load_apis(config)
         except ConfigError as e:
             print(f"{config}: not checked, not a valid Cortex 0.17 config ({e})")
             ok = False
-            continue
-        for spec in specs:
-            passed, line = check_api(spec)
+    # Each API in a process of its own, as on Cortex; two at a time (their start is mostly
+    # TensorFlow's import), while this process builds the local side.
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        started = [(spec, pool.submit(image_answers, spec, project.payloads(spec.project_dir)))
+                   for spec in specs]
+        for spec, found in started:
+            passed, line = check_api(spec, found.result)
             print(line, flush=True)
             ok = ok and passed
     return 0 if ok else 1
 
 
-def check_api(spec: ApiSpec) -> tuple[bool, str]:
-    """(passed, one line) for one API."""
+def check_api(spec: ApiSpec, image_found: Callable[[], dict[str, Any]]) -> tuple[bool, str]:
+    """(passed, one line) for one API, given its image-stack answers when they are in."""
     what = f"api {spec.name}"
     payloads = project.payloads(spec.project_dir)
     if not payloads:
@@ -69,7 +79,7 @@ def check_api(spec: ApiSpec) -> tuple[bool, str]:
         local = local_answers(spec, [p.value for p in payloads])
     except Exception as e:  # the local side's own failure (PredictorError and the like)
         return False, f"{what}: cannot be checked: the local runtime fails: {_one_line(e)}"
-    found = image_answers(spec, payloads)
+    found = image_found()
     if "start_error" in found:
         return False, f"{what}: fails on the image stack at start: {found['start_error']}"
     if "crash" in found:
@@ -93,7 +103,11 @@ def check_api(spec: ApiSpec) -> tuple[bool, str]:
 
 def local_answers(spec: ApiSpec, payloads: list[Any]) -> list[dict[str, Any]]:
     """Each payload answered by the local stack's predictor, on one pool thread."""
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # TF1 API deprecation notices
     predictor = project.build(spec)
+    model = tf_session_model(predictor)
+    if model is not None and model.batcher is not None:
+        atexit.unregister(model.batcher.report)  # its line at exit says nothing here
     with project.in_project(spec), ThreadPoolExecutor(1) as pool:
         return [as_client_reads(pool.submit(predictor.predict, value).result())
                 for value in payloads]

@@ -31,27 +31,12 @@ def described(error, project_dir):
     return "%s: %s%s" % (type(error).__name__, text[0] if text else "", where)
 
 
-def predict_args(predictor):
-    """predict's arguments as serve.py builds them: only those it names, of payload,
-    query_params and headers (for a JSON POST)."""
-    import inspect
-
-    from starlette.datastructures import Headers, QueryParams
-
-    named = inspect.getfullargspec(predictor.predict).args
-    offered = {"query_params": QueryParams(""),
-               "headers": Headers({"content-type": "application/json"})}
-    return lambda payload: {name: payload if name == "payload" else offered[name]
-                            for name in named if name in ("payload",) + tuple(offered)}
-
-
 def answers(spec, payloads):
     project_dir = str(spec.project_dir)
     try:
         predictor = image_project.build(spec)
     except Exception as e:
         return {"start_error": described(e, project_dir)}
-    args = predict_args(predictor)
     threads = spec.threads_per_worker
     barrier = threading.Barrier(threads)
 
@@ -60,7 +45,8 @@ def answers(spec, payloads):
         found = []
         for payload in payloads:
             try:
-                found.append(as_client_reads(predictor.predict(**args(payload["value"]))))
+                kwargs = image_project.predict_kwargs(predictor, payload["value"])
+                found.append(as_client_reads(predictor.predict(**kwargs)))
             except Exception as e:
                 found.append({"error": described(e, project_dir)})
         return found

@@ -94,3 +94,14 @@ def build(spec, threads=None):
     `threads` stands in for the API's threads_per_worker (Cortex's local environment: 1)."""
     with in_project(spec, threads):
         return load_class(spec)(config=spec.predictor_config)
+
+
+def predict_kwargs(predictor, payload):
+    """predict's arguments as serve.py passes them: only those it names, of payload,
+    query_params and headers (those of a JSON POST)."""
+    from starlette.datastructures import Headers, QueryParams
+
+    offered = {"payload": payload, "query_params": QueryParams(""),
+               "headers": Headers({"content-type": "application/json"})}
+    return {name: offered[name] for name in inspect.getfullargspec(predictor.predict).args
+            if name in offered}
