@@ -65,7 +65,8 @@ UPLOADED_PY := predictor.py tf_session.py
 # What runs on the image stack besides: the tests of the uploaded code (less the files
 # marked "# Local stack only:", which need the local tools) and the tools' modules for it.
 IMAGE_STACK_PY := $(shell grep -L '^\# Local stack only:' tests/*.py tests/machinery/*.py \
-	tests/template/*.py tests/image/*.py 2>/dev/null) $(wildcard tools/cortex_tools/image_stack/py36/*.py)
+	tests/template/*.py tests/image/*.py 2>/dev/null) $(wildcard tools/cortex_tools/image_stack/py36/*.py) \
+	tools/cortex_tools/bench/timing.py
 
 lint: $(READY)
 	$(PY) -m ruff check .
@@ -80,9 +81,11 @@ serve: $(READY)
 	$(PY) -m cortex_tools.runtime $(strip $(SERVE_ARGS))
 
 # Check configs with Cortex 0.17's rules plus the template's own (each API's predictor is
-# built, as a worker builds it), then each API's model and the uploaded code against the
-# image's own TensorFlow 2.1.0 (its wheel is fetched once into a cache), before a deploy. `make check` checks every
-# cortex*.yaml; `make check CONFIG="a.yaml b.yaml"` the files named.
+# built, as a worker builds it), then each API on the image's own stack (.venv-image: its
+# answers to sample.json and samples/*.json must be the local runtime's; without a Python
+# 3.6, each model in TensorFlow 2.1.0's C library instead), then the uploaded code's
+# TensorFlow names against TF 2.1.0's. `make check` checks every cortex*.yaml;
+# `make check CONFIG="a.yaml b.yaml"` the files named.
 CHECKED = $(if $(filter command line environment,$(origin CONFIG)),$(CONFIG))
 check: $(READY) image-stack
 	$(PY) -m cortex_tools.config_check $(CHECKED)
