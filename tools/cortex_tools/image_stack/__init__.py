@@ -8,9 +8,11 @@ and the image's other pins (requirements-image.txt) in .venv-image.
                                                                JSON, for the 3.6 side
 
 Modules: stack (find Python 3.6, make the venv), testrun (pytest on both stacks, one
-summary), check (each API answered on the image stack against the local runtime), specs.
+summary), check (each API answered on the image stack against the local runtime),
+figures (make bench's in-process figures there), specs (the project for the 3.6 side).
 py36/ holds what runs ON the image stack, in Python 3.6 syntax (vermin checks it): the
 project loaded as the image loads it (image_project), its answers from threads
-(api_answers), the in-process figures (figures), the pytest launcher (run_pytest).
+(api_answers), what a client reads of an answer (client_reads, both stacks), the bench's
+figures (figures, with bench/timing.py), the pytest launcher (run_pytest).
 Without a Python 3.6 each command says so in one line and does what it can without it.
 """

@@ -21,4 +21,5 @@ if __name__ == "__main__":
     os.environ["CORTEX_STACK"] = "image"
     import pytest
 
-    sys.exit(pytest.main(sys.argv[1:]))
+    # pytest 7's cache apart from the local stack's pytest 9 (.pytest_cache)
+    sys.exit(pytest.main(["-o", "cache_dir=%s" % (VENV / "pytest-cache")] + sys.argv[1:]))
