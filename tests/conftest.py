@@ -2,7 +2,7 @@
 S3 is moto's real S3-compatible server on loopback.
 
 `make test` runs pytest twice: on the local stack every test but tests/image; on the image
-stack (.venv-image: Python 3.6, TensorFlow 2.1.0, the image's pins; CORTEX_STACK=image)
+stack (.venv-image: Python 3.6, TensorFlow 2.1.0, the image's pins; TEMPLATE_TEST_STACK=image)
 tests/machinery, tests/template and tests/image, less the files whose first lines say
 "# Local stack only: <why>". So every test file of those folders runs on both stacks, in
 Python 3.6 syntax, unless it says why not.
@@ -79,7 +79,7 @@ def s3_server():
 def moto_server():
     """moto's server: the local tools' (the image stack has no moto, and needs none: the
     server is a process of its own), else beside this Python."""
-    tools = os.environ.get("CORTEX_TOOLS_PYTHON") or str(ROOT / ".venv" / "bin" / "python")
+    tools = os.environ.get("TEMPLATE_TOOLS_PYTHON") or str(ROOT / ".venv" / "bin" / "python")
     for python in (tools, sys.executable):
         path = Path(python).with_name("moto_server")
         if path.is_file():

@@ -68,7 +68,7 @@ def main(args: list[str]) -> int:
 def _run(label: str, command: list[str], args: list[str], junit: Path) -> Run:
     print(f"\n=== {label}", flush=True)
     started = time.monotonic()
-    env = {**os.environ, "CORTEX_TOOLS_PYTHON": sys.executable}
+    env = {**os.environ, "TEMPLATE_TOOLS_PYTHON": sys.executable}
     status = subprocess.run([*command, *args, f"--junitxml={junit}"], env=env).returncode
     run = Run(label, status, time.monotonic() - started)
     if junit.is_file():

@@ -42,8 +42,8 @@ class Payload:
 
 
 def tools_python():
-    """The local tools' Python: $CORTEX_TOOLS_PYTHON (set by `make test`), else .venv's."""
-    return os.environ.get("CORTEX_TOOLS_PYTHON") or str(TEMPLATE_ROOT / ".venv" / "bin" /
+    """The local tools' Python: $TEMPLATE_TOOLS_PYTHON (set by `make test`), else .venv's."""
+    return os.environ.get("TEMPLATE_TOOLS_PYTHON") or str(TEMPLATE_ROOT / ".venv" / "bin" /
                                                         "python")
 
 

@@ -4,7 +4,7 @@ own, and the test tools (pytest 7.0, hypothesis 6.31) only fill in what it lacks
 
     .venv-image/bin/python tools/cortex_tools/image_stack/py36/run_pytest.py [PYTEST ARGS]
 
-Run from the project root (`make test` does); the tests see CORTEX_STACK=image.
+Run from the project root (`make test` does); the tests see TEMPLATE_TEST_STACK=image.
 """
 import os
 import sys
@@ -18,7 +18,7 @@ if __name__ == "__main__":
         sys.exit("error: %s has no pytest: run `make test` (it makes .venv-image)" % TEST_TOOLS)
     del sys.path[0]  # this script's folder: not one of the tests'
     sys.path.append(str(TEST_TOOLS))
-    os.environ["CORTEX_STACK"] = "image"
+    os.environ["TEMPLATE_TEST_STACK"] = "image"
     import pytest
 
     # pytest 7's cache apart from the local stack's pytest 9 (.pytest_cache)
