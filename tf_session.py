@@ -379,13 +379,20 @@ def _not_an_object(payload, fields):
         items = payload.multi_items()
         text = items[0][0] if len(items) == 1 and items[0][1] == "" else None
         arrived = "form data (Content-Type application/x-www-form-urlencoded or multipart)"
+        if not items:
+            # The image's python-multipart 0.0.5 drops a field without "=": a JSON body
+            # sent as a form (curl -d @sample.json, no -H) arrives as an empty form there.
+            return ("the body arrived as an empty form, as JSON sent without a Content-Type "
+                    "(curl -d @sample.json) does: %s" % SEND_AS_JSON)
     else:
         return "%s, got %s" % (expected, json_type(payload))
     if text is not None and _is_json_object(text):
-        return ("the body is JSON but arrived as %s: send it with the header "
-                "'Content-Type: application/json' (curl -H 'Content-Type: application/json')"
-                % arrived)
+        return "the body is JSON but arrived as %s: %s" % (arrived, SEND_AS_JSON)
     return "%s; the body arrived as %s" % (expected, arrived)
+
+
+SEND_AS_JSON = ("send it with the header 'Content-Type: application/json' "
+                "(curl -H 'Content-Type: application/json')")
 
 
 def _is_json_object(text):
@@ -623,7 +630,8 @@ def load_model(config, inputs=(), outputs=()):
 
 def check_config(config):
     """Raise ModelError for a predictor.config that breaks CONFIG_SCHEMA; log a warning for
-    an unknown key that looks like a misspelt known one."""
+    an unknown key that looks like a misspelt known one, and once for a max_batch_size
+    above the worker's threads."""
     problem = schema_problem(config, CONFIG_SCHEMA, "predictor.config")
     if problem:
         raise ModelError(problem)
@@ -636,11 +644,18 @@ def check_config(config):
     batching = config.get("server_side_batching")
     threads = os.environ.get("CORTEX_THREADS_PER_WORKER")  # set by Cortex in each worker
     if batching and threads and batching["max_batch_size"] > int(threads):
-        raise ModelError(
-            "predictor.config.server_side_batching.max_batch_size %d is more than "
-            "threads_per_worker %s: a batch can never fill, since each of a worker's threads "
-            "brings one request at a time (lower it, or raise threads_per_worker)"
-            % (batching["max_batch_size"], threads))
+        # Not an error: Cortex's local environment runs 1 thread per worker whatever the
+        # config says. Each thread brings one request, so batches hold at most `threads`.
+        message = ("predictor.config.server_side_batching.max_batch_size %d is more than "
+                   "threads_per_worker %s (Cortex's local environment runs 1): serving with "
+                   "batches of at most %s requests, one from each thread"
+                   % (batching["max_batch_size"], threads, threads))
+        if message not in _LOGGED:
+            _LOGGED.add(message)
+            log.warning(message)
+
+
+_LOGGED = set()  # check_config's warnings already logged by this process: each once
 
 
 def schema_problem(value, schema, path):
@@ -741,6 +756,7 @@ class Model:
         self.outputs = Tensors("output", self._tensors(named["outputs"], "outputs"), self)
         self._fetch = []  # the outputs predict() fetches: require() sets them
         self._fetches = []  # ... by tensor name
+        self._fixed_first = set()  # ... those whose first dimension is fixed: no batch axis
         self._converters = {}  # input name -> InputConverter
 
         # Ops added per request pile up for ever (memory and time on every call): once the
@@ -850,6 +866,8 @@ class Model:
                         % (kind, name, tensor.name))
         self._fetch = list(outputs)
         self._fetches = [self.outputs[name].name for name in self._fetch]
+        self._fixed_first = {name for name in self._fetch
+                             if self.outputs[name].shape[:1].is_fully_defined()}
         for name in inputs:
             self._converter(name)
 
@@ -972,7 +990,9 @@ class Model:
                     for name in examples[0]}
         values = self._with_defaults(_session_run, (self._fetches, feed))
         for name, value in zip(self._fetch, values):
-            if np.ndim(value) == 0 or len(value) != len(examples):
+            # A fixed first dimension is no batch axis, even when it equals this batch's size.
+            if np.ndim(value) == 0 or len(value) != len(examples) or (
+                    len(examples) > 1 and name in self._fixed_first):
                 raise ValueError("output %s has shape %s for a batch of %d examples: every "
                                  "output predict() fetches must have the batch as its first "
                                  "axis" % (name, np.shape(value), len(examples)))

@@ -7,10 +7,7 @@ Every format comes with the predictor.config it needs (model, and inputs/outputs
 format has no signature).
 """
 
-from __future__ import annotations
-
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +28,7 @@ def expected_y(x: Any, ids: Any) -> np.ndarray:
     return x @ WEIGHTS + np.asarray(ids, np.float32).reshape(-1, 1) * ID_SCALE
 
 
-def build(graph: tf.Graph) -> dict[str, tf.Tensor]:
+def build(graph: tf.Graph) -> "dict[str, tf.Tensor]":
     """The model in `graph`: its tensors by name."""
     with graph.as_default():
         x = tf.compat.v1.placeholder(tf.float32, [None, 3], name="input/x")
@@ -44,14 +41,15 @@ def build(graph: tf.Graph) -> dict[str, tf.Tensor]:
     return {"x": x, "ids": ids, "y": y, "scale": scale, "three": three}
 
 
-@dataclass
 class Written:
-    """A model on disk and the predictor.config that serves it."""
+    """A model on disk and the predictor.config that serves it: its kind, its location
+    (the config's `model`), the config's other keys, and the files an upload to S3 takes."""
 
-    kind: str
-    location: str  # the config's `model`
-    config: dict[str, Any] = field(default_factory=dict)
-    files: list[Path] = field(default_factory=list)  # what an upload to S3 takes
+    def __init__(self, kind: str, location: str, config: "dict[str, Any] | None" = None,
+                 files: "list[Path] | None" = None) -> None:
+        self.kind, self.location = kind, location
+        self.config = {} if config is None else config
+        self.files = [] if files is None else files
 
 
 def _session(graph: tf.Graph) -> tf.compat.v1.Session:
@@ -61,12 +59,12 @@ def _session(graph: tf.Graph) -> tf.compat.v1.Session:
     return sess
 
 
-def _mapping() -> dict[str, dict[str, str]]:
+def _mapping() -> "dict[str, dict[str, str]]":
     return {"inputs": {"x": TENSORS["x"], "ids": TENSORS["ids"]},
             "outputs": {"y": TENSORS["y"], "scale": TENSORS["scale"], "three": TENSORS["three"]}}
 
 
-def saved_model(dest: Path, signatures: tuple[str, ...] = ("serving_default",)) -> Written:
+def saved_model(dest: Path, signatures: "tuple[str, ...]" = ("serving_default",)) -> Written:
     """A SavedModel (tag serve) with the given signature keys, each the same x, ids -> y."""
     graph = tf.Graph()
     tensors = build(graph)
@@ -111,11 +109,11 @@ def moved(written: Written, new_folder: Path) -> Written:
     return Written(written.kind, str(new_folder), dict(written.config), _files(new_folder))
 
 
-def _files(folder: Path) -> list[Path]:
+def _files(folder: Path) -> "list[Path]":
     return sorted(p for p in Path(folder).rglob("*") if p.is_file())
 
 
-def all_formats(root: Path) -> dict[str, Written]:
+def all_formats(root: Path) -> "dict[str, Written]":
     """Every format tf_session loads, written under root."""
     formats = {
         "saved_model_other_signature": saved_model(root / "sm_other", ("other",)),

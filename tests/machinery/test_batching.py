@@ -1,8 +1,6 @@
 """Server-side batching: concurrent predict calls share one sess.run, and each caller gets
 exactly its own row, its own 400, or its own batch's error; nobody waits for ever."""
 
-from __future__ import annotations
-
 import concurrent.futures
 import threading
 import time
@@ -129,6 +127,24 @@ def test_an_output_without_a_batch_axis_fails_its_batch_without_a_hang(formats):
     assert model.batcher._queue == [] and not model.batcher._leading
 
 
+def test_an_output_whose_length_is_the_batch_size_is_still_no_batch_axis(formats):
+    """A batch of exactly 2 and an output of fixed shape (2,): each caller would get one of
+    its items as its 'row' (the image stack's timing makes such batches; this test makes
+    one for sure: the batch waits for 2)."""
+    written = formats["frozen_graph"]
+    model = tf_session.load_model({"model": written.location, "session_strategy": "per_request",
+                                   "server_side_batching": {"max_batch_size": 2,
+                                                            "batch_interval": 0.1},
+                                   **written.config}, inputs=["x", "ids"], outputs=["scale"])
+    sizes = record_batch_sizes(model)
+    results = released_together(
+        lambda i: _outcome(model.predict, {}, lambda p: {"x": [i, 0, 0], "ids": 1},
+                           lambda outputs: outputs), [1, 2], threads=2)
+    assert sizes == [2]
+    assert all(isinstance(r, tf_session.BatchError) for r in results), results
+    assert all("output scale has shape (2,) for a batch of 2" in str(r) for r in results)
+
+
 def _outcome(fn, *args):
     try:
         return fn(*args)
@@ -169,7 +185,7 @@ def test_a_failing_batch_fails_only_its_callers_and_later_batches_succeed(caplog
     results = released_together(lambda v: _outcome(batcher.submit, example(v)),
                                 list(range(200)), threads=8)
     failed_batch = next(b for b in batches if 13 in b)
-    for value, result in zip(range(200), results, strict=True):
+    for value, result in zip(range(200), results):
         if value in failed_batch:
             assert isinstance(result, tf_session.BatchError)
             assert "the model failed on 13" in str(result)

@@ -4,8 +4,6 @@ Each predictor is built on the test's (main) thread and answers from a pool of o
 threads, as a Cortex 0.17 worker runs it (../shared/cortex-0.17.md section 1).
 """
 
-from __future__ import annotations
-
 import threading
 from concurrent.futures import ThreadPoolExecutor
 

@@ -1,17 +1,17 @@
 """Start-up errors: one clear message each that names the fix, never a KeyError or an
 empty signature. Each builds the model the way predictor.py's __init__ does."""
 
-from __future__ import annotations
-
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 
 import tf_session
 from tests.machinery import models
 from tests.machinery.conftest import upload
-from tests.machinery.two_inputs import PythonPredictor
+from tests.machinery.two_inputs import PythonPredictor, payloads
 
 
 def build(written_or_location, strategy="per_request", **extra):
@@ -237,13 +237,24 @@ def test_a_missing_model_says_what_it_can_be():
         PythonPredictor({"session_strategy": "per_request"})
 
 
-def test_a_batch_larger_than_the_threads_says_why_it_cannot_fill(formats, monkeypatch):
-    monkeypatch.setenv("CORTEX_THREADS_PER_WORKER", "4")  # as Cortex sets it in a worker
-    with pytest.raises(tf_session.ModelError, match="max_batch_size 8 is more than "
-                                                    "threads_per_worker 4: a batch can never fill"):
-        PythonPredictor({"model": formats["saved_model_other_signature"].location,
-                         "session_strategy": "per_request",
-                         "server_side_batching": {"max_batch_size": 8}})
+def test_a_batch_larger_than_the_threads_serves_and_says_so_once(formats, monkeypatch, caplog):
+    """Cortex's local environment runs 1 thread per worker whatever the config says: a
+    batched API serves there, with the batches its threads can make."""
+    monkeypatch.setenv("CORTEX_THREADS_PER_WORKER", "3")  # as Cortex sets it in a worker
+    config = {"model": formats["saved_model_serving_default"].location,
+              "session_strategy": "per_request", "server_side_batching": {"max_batch_size": 7}}
+    predictors = [PythonPredictor(config) for _ in range(2)]  # as a restarted worker would
+    line = ("predictor.config.server_side_batching.max_batch_size 7 is more than "
+            "threads_per_worker 3 (Cortex's local environment runs 1): serving with batches "
+            "of at most 3 requests, one from each thread")
+    assert caplog.text.count(line) == 1, caplog.text
+    inputs = payloads(60, seed=4)
+    expected = models.expected_y([p["x"] for p in inputs], [p["ids"] for p in inputs])
+    for predictor in predictors:
+        with ThreadPoolExecutor(3) as pool:
+            answers = list(pool.map(predictor.predict, inputs))
+        assert predictor.model.batcher.examples == len(inputs)
+        np.testing.assert_allclose([a["y"] for a in answers], expected, rtol=1e-5, atol=1e-6)
 
 
 def test_a_misspelt_key_is_logged_with_the_known_one(formats, caplog):

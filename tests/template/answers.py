@@ -1,8 +1,6 @@
 """Comparing answers: exactly, or numbers within float32 tolerance where a batched sess.run
 may add up in another order than a single one."""
 
-from __future__ import annotations
-
 import math
 from typing import Any
 
@@ -15,9 +13,8 @@ def same_answer(a: Any, b: Any, tolerant: bool) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(same_answer(a[k], b[k], True) for k in a)
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same_answer(x, y, True) for x, y in zip(a, b,
-                                                                                 strict=True))
-    if isinstance(a, float | int) and isinstance(b, float | int) and not isinstance(a, bool):
+        return len(a) == len(b) and all(same_answer(x, y, True) for x, y in zip(a, b))
+    if isinstance(a, (float, int)) and isinstance(b, (float, int)) and not isinstance(a, bool):
         return math.isclose(a, b, rel_tol=REL, abs_tol=ABS)
     return a == b
 

@@ -3,10 +3,7 @@ dropped, each one of another JSON kind, an unknown one added, not an object, and
 number is, NaN, infinity, a huge number and a string. Each case names the field its error
 message must name (None: the payload as a whole)."""
 
-from __future__ import annotations
-
 import copy
-from dataclasses import dataclass
 from typing import Any
 
 UNKNOWN_FIELD = "an_unexpected_field"
@@ -14,11 +11,15 @@ KINDS = {"a number": 1.5, "a string": "text", "a boolean": True, "null": None,
          "an array": [1], "an object": {"k": 1}}
 
 
-@dataclass(frozen=True)
 class Case:
-    id: str
-    payload: Any
-    field: str | None
+    """One bad payload: its test id, and the field its error must name (None: the
+    payload as a whole)."""
+
+    def __init__(self, id: str, payload: Any, field: "str | None") -> None:  # noqa: A002
+        self.id, self.payload, self.field = id, payload, field
+
+    def __repr__(self) -> str:
+        return f"Case({self.id!r})"
 
 
 def kind(value: Any) -> str:
@@ -31,7 +32,7 @@ def kind(value: Any) -> str:
     return type(value).__name__
 
 
-def bad_payloads(sample: Any) -> list[Case]:
+def bad_payloads(sample: Any) -> "list[Case]":
     cases = [Case("not an object: an array", [sample], None),
              Case("not an object: a string", "text", None),
              Case("not an object: null", None, None),
@@ -54,11 +55,11 @@ def bad_payloads(sample: Any) -> list[Case]:
     return cases
 
 
-def _first_number(value: Any) -> list | None:
+def _first_number(value: Any) -> "list | None":
     """The path to the first number inside value ([] for value itself), or None."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         return []
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(
         value, list) else ()

@@ -2,15 +2,13 @@
 any thread: built on the main thread, then called from threads_per_worker pool threads
 and from 16, thousands of times, as a Cortex 0.17 worker calls it."""
 
-from __future__ import annotations
-
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from tests.template.answers import plain_answer, same_answer
-from tests.template.conftest import API_IDS, PAYLOADS, SPECS, batching
+from tests.template.conftest import API_IDS, PAYLOADS, SPECS, batching, build
 
 CALLS = 2000
 
@@ -74,3 +72,16 @@ def test_serving_adds_nothing_to_the_graph(predictors, spec):
         list(pool.map(lambda i: predictor.predict(PAYLOADS[i % len(PAYLOADS)].value),
                       range(500)))
     assert [len(g.get_operations()) for g in graphs] == before
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=API_IDS)
+def test_each_api_serves_in_cortexs_local_environment(predictors, spec):
+    """`cortex deploy` to Cortex's local environment runs 1 worker x 1 thread whatever the
+    config says (threads_per_worker 1): every API starts there, batched ones included, and
+    answers each payload as it does with its own threads."""
+    predictor = build(spec, threads=1)
+    expected = sequential(predictors(spec))
+    answers = sequential(predictor)
+    wrong = [(p.name, a) for p, a, e in zip(PAYLOADS, answers, expected)
+             if not same_answer(a, e, tolerant=batching(spec))]
+    assert wrong == []

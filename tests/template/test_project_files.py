@@ -1,5 +1,8 @@
 """The files a user deploys: predictor rules, Python 3.6 syntax, configs, requirements, upload."""
 
+# Local stack only: the config rules, the class rules and vermin are the local tools'
+# (Python 3.10+).
+
 import subprocess
 import sys
 from pathlib import Path

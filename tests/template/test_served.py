@@ -5,6 +5,9 @@ scripts/predict.sh and scripts/smoke.sh, and keeps the bad-input contract.
 cortex-gpu.yaml runs on the CPU here (compute.gpu reserves nothing locally).
 """
 
+# Local stack only: served by the local runtime (cortex_tools.runtime, Python 3.10+);
+# the image stack's answers to the project's payloads are make check's.
+
 from __future__ import annotations
 
 import json

@@ -427,10 +427,10 @@ BROKEN = [
     case(api_config("      server_side_batching:", "        max_batch_size: 8  # <-",
                     "  autoscaling: {threads_per_worker: 4}"),
          "predictor.config.server_side_batching.max_batch_size",
-         "8 is more than autoscaling.threads_per_worker = 4: a batch can never fill, since "
-         "each of a worker's threads brings one request at a time (max_batch_size <= "
-         "threads_per_worker; lower it, or raise threads_per_worker)",
-         id="template-batching-size-above-threads"),
+         "8 is more than autoscaling.threads_per_worker = 4: batches hold at most 4 "
+         "requests, since each of a worker's threads brings one at a time; the API serves so "
+         "(max_batch_size <= threads_per_worker, or more threads, for full batches)",
+         severity="warning", id="template-batching-size-above-threads"),
     case(api_config("      server_side_batching: {max_batch_size: 1, batch_interval: 0.5}  # <-"),
          "predictor.config.server_side_batching.batch_interval",
          f"0.5 is too large ({described('server_side_batching', 'batch_interval')})",

@@ -3,6 +3,8 @@
 - ``runtime``: ``make serve``, one API served with a cluster replica's process and thread model.
 - ``config_check``: ``make check``, Cortex 0.17's config rules and the template's own.
 - ``bench``: ``make bench``.
+- ``image_stack``: the Cortex image's own stack (.venv-image): ``make test``'s second run,
+  ``make check``'s model tier, ``make bench``'s figures there.
 """
 
 import os

@@ -60,17 +60,18 @@ def payloads(project_dir: Path) -> list[Payload]:
 
 
 @contextlib.contextmanager
-def in_project(spec: ApiSpec) -> Iterator[None]:
+def in_project(spec: ApiSpec, threads: int | None = None) -> Iterator[None]:
     """The process as Cortex sets it for a predictor: cwd the project dir, which is on
     sys.path (Cortex's PYTHONPATH holds /mnt/project), and predictor.env in os.environ,
-    with CORTEX_THREADS_PER_WORKER as each worker has it."""
+    with CORTEX_THREADS_PER_WORKER as each worker has it (`threads` stands in for the
+    API's threads_per_worker: Cortex's local environment runs 1)."""
     old_cwd, old_path, old_env = os.getcwd(), list(sys.path), dict(os.environ)
     os.chdir(spec.project_dir)
     sys.path.insert(0, str(spec.project_dir))
     if spec.python_path is not None:
         sys.path.append(str(spec.python_path))
     os.environ.update(spec.env)
-    os.environ["CORTEX_THREADS_PER_WORKER"] = str(spec.threads_per_worker)
+    os.environ["CORTEX_THREADS_PER_WORKER"] = str(threads or spec.threads_per_worker)
     try:
         yield
     finally:
@@ -80,10 +81,11 @@ def in_project(spec: ApiSpec) -> Iterator[None]:
         os.environ.update(old_env)
 
 
-def build(spec: ApiSpec) -> Any:
+def build(spec: ApiSpec, threads: int | None = None) -> Any:
     """The API's ``PythonPredictor(config)``, built in this process on this thread as a
-    Cortex worker builds it (the runtime's loader: the same class rules and messages)."""
-    with in_project(spec):
+    Cortex worker builds it (the runtime's loader: the same class rules and messages),
+    with ``threads`` threads per worker if given."""
+    with in_project(spec, threads):
         predictor_class = load_predictor_class(spec.project_dir, spec.predictor_path)
         return build_predictor(predictor_class, spec.predictor_config, spec.predictor_path)
 

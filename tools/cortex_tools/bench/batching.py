@@ -10,8 +10,6 @@ turns in the same rounds.
 from __future__ import annotations
 
 import atexit
-import statistics
-import timeit
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from cortex_tools.bench.plan import Plan
 from cortex_tools.bench.served_copy import ServedCopy
 from cortex_tools.bench.server import Server, serving
 from cortex_tools.bench.setting import BATCH_INTERVAL, Setting
+from cortex_tools.bench.timing import batch_cost
 
 # The batched sides: name -> batch_interval.
 SIDES = {"on": 0, "wait": BATCH_INTERVAL}
@@ -103,28 +102,3 @@ def inprocess_ceiling(copy: ServedCopy, strategy: str | None, plan: Plan, sample
     key = str(threads)
     found["ratio"] = round(found["on"][key]["calls_per_s"] / found["off"][key]["calls_per_s"], 2)
     return found
-
-
-def batch_cost(model: Any, call: Callable[[], Any], size: int,
-               repeats: int) -> dict[str, Any] | None:
-    """µs of the model's sess.run for one example of the sample and for `size` of them,
-    paired within each repeat (medians): their ratio bounds what batching can give, since
-    `size` callers' examples in one batch then cost `ratio` times one's. None when predict
-    does not go through Model.predict (it drives the session itself: run_with_defaults,
-    model.run): then nothing batches."""
-    run, seen = model._run_examples, []  # tf_session's own: stacks, runs, splits
-    model._run_examples = lambda examples: seen.append(examples[0]) or run(examples)
-    try:
-        call()  # the sample's example, as predictor.py's to_inputs makes it
-    finally:
-        del model._run_examples
-    if not seen:
-        return None
-    one, many = (timeit.Timer(lambda n=n: run([seen[0]] * n)) for n in (1, size))
-    loops = max(int(0.02 / max(one.timeit(20) / 20, 1e-9)), 5)  # ~20 ms per timing
-    many.timeit(20)
-    times = [(one.timeit(loops) / loops, many.timeit(loops) / loops) for _ in range(repeats)]
-    us_one = statistics.median(t[0] for t in times) * 1e6
-    us_many = statistics.median(t[1] for t in times) * 1e6
-    return {"size": size, "us_1": round(us_one, 1), "us_batch": round(us_many, 1),
-            "ratio": round(us_many / us_one, 2)}

@@ -100,6 +100,7 @@ def key_figures(s: dict[str, Any]) -> list[str]:
         spread = f"{low}x" if low == high else f"{low}-{high}x (median {mid})"
         lines.append(f"- Served, once_per_thread / per_request req/s at the same threads and "
                      f"workers: {spread}.")
+    lines += [line for line in [image_stack_line(s)] if line]
     soak, o = s["soak"], s["overload"]
     lines.append(f"- Soak ({soak['setting_key']}): {soak['requests']} requests at "
                  f"{soak['connections']} connections in {soak['seconds']:.0f} s, "
@@ -155,6 +156,7 @@ def tables(s: dict[str, Any]) -> list[str]:
                 table(["variant", "cost per call"],
                       [[labels.get(v, f"tf_session `{v}`"), us(ns)]
                        for v, ns in cost["ns"].items()])]
+    out += both_stacks(s)
     soak, o = s["soak"], s["overload"]
     out += [f"## Soak and overload ({soak['setting_key']})",
             table(["worker pid", "RSS MB after warm-up", "middle", "end", "growth MB"],
@@ -164,6 +166,61 @@ def tables(s: dict[str, Any]) -> list[str]:
             f"Overload: statuses {o['statuses']}, socket errors {o['socket_errors'] or 'none'}, "
             f"p50 {o['p50_ms']:.1f} ms.", how(s)]
     return out
+
+
+def stack_labels(s: dict[str, Any]) -> tuple[str, str]:
+    m, image = s["machine"], s["image_stack"]
+    return (f"local stack (Python {m['python']}, TensorFlow {m.get('tensorflow', '?')})",
+            f"image stack (Python {image['python']}, TensorFlow {image['tensorflow']}, "
+            f"numpy {image['numpy']})")
+
+
+def image_stack_line(s: dict[str, Any]) -> str:
+    """The key figure of the image's own stack (summaries from before it: nothing)."""
+    image = s.get("image_stack")
+    if image is None:
+        return ""
+    if "rate" not in image:
+        why = image.get("missing") or image.get("error")
+        return f"- The image's own stack was not measured: {why}."
+    local, other = s["inprocess"], image
+    line = (f"- On the {stack_labels(s)[1]}, where Cortex runs it: predict(sample.json) "
+            f"{other['rate']['1']['us_per_call']:.0f} µs a call on 1 thread (local "
+            f"{local['rate']['1']['us_per_call']:.0f} µs)")
+    if other.get("strategy_cost") and local.get("strategy_cost"):
+        ns, here = other["strategy_cost"]["ns"], local["strategy_cost"]["ns"]
+        line += (f"; per_request {us(ns['per_request'])} a call (local "
+                 f"{us(here['per_request'])}), once_per_thread {us(ns['once_per_thread'])} "
+                 f"(local {us(here['once_per_thread'])})")
+    return line + "."
+
+
+def both_stacks(s: dict[str, Any]) -> list[str]:
+    """The in-process figures of both stacks side by side."""
+    image = s.get("image_stack")
+    if image is None or "rate" not in image:
+        return [] if image is None else ["## In-process on both stacks", image_stack_line(s)[2:]]
+    local, labels = s["inprocess"], stack_labels(s)
+    rows = [[f"predict(sample.json), {t} thread{'s' if t != '1' else ''}: µs per call",
+             f"{local['rate'][t]['us_per_call']:.0f}" if t in local["rate"] else "–",
+             f"{image['rate'][t]['us_per_call']:.0f}"] for t in image["rate"]]
+    mine = ((s["batching"].get("user") or {}).get("inprocess") or {}).get("batch_cost")
+    theirs = image.get("batch_cost")
+    if theirs:
+        size = theirs["size"]
+        rows += [["one sess.run of the sample's example: µs",
+                  f"{mine['us_1']:.0f}" if mine else "–", f"{theirs['us_1']:.0f}"],
+                 [f"one sess.run of {size} of them: µs (x one)",
+                  f"{mine['us_batch']:.0f} ({mine['ratio']}x)" if mine else "–",
+                  f"{theirs['us_batch']:.0f} ({theirs['ratio']}x)"]]
+    if image.get("strategy_cost"):
+        here = (local.get("strategy_cost") or {}).get("ns", {})
+        rows += [[f"`{variant}` cost per call", us(here[variant]) if variant in here else "–",
+                  us(ns)] for variant, ns in image["strategy_cost"]["ns"].items()
+                 if variant != "none"]
+    return ["## In-process on both stacks",
+            "The same timing code on each stack, on this machine: Cortex runs the image's.",
+            table(["figure", *labels], rows)]
 
 
 def batching_table(title: str, part: dict[str, Any]) -> list[str]:

@@ -31,6 +31,7 @@ from cortex_tools.bench import analysis, batching, heavy_model, inprocess, repor
 from cortex_tools.bench.plan import FULL, QUICK, Plan
 from cortex_tools.bench.served_copy import ServedCopy
 from cortex_tools.bench.server import ServerError
+from cortex_tools.image_stack import figures
 from cortex_tools.project import payloads
 from cortex_tools.runtime.config import ApiSpec, load_api
 from cortex_tools.runtime.errors import ConfigError
@@ -97,13 +98,17 @@ def measure(spec: ApiSpec, sample: Any, plan: Plan, *, connections: int | None,
     say("1/5 the model in-process: predict(sample.json) in a loop, strategy cost per call")
     inproc = inprocess.measure(copy.spec(), sample, threads=plan.inprocess_threads,
                                seconds=plan.inprocess_s, cost_repeats=plan.cost_repeats)
+    say("1/5 the same on the image's own stack (Python 3.6, TensorFlow 2.1.0)")
+    image = figures.measure(copy.spec(), sample, threads=plan.inprocess_threads,
+                            seconds=plan.inprocess_s, repeats=plan.cost_repeats,
+                            batch_size=plan.batch_threads)
     tf_session = "strategies" in inproc  # strategies and batching are tf_session's
     # Only Model.predict batches: a predict that drives the session itself (run_with_defaults,
     # model.run) runs alike with server_side_batching on or off, so batching is not tried.
     batches = inproc.get("model_use") == "predict"
     strategy = spec.predictor_config.get("session_strategy") if tf_session else None
     batch = (spec.predictor_config.get("server_side_batching") or {}).get("max_batch_size")
-    found: dict[str, Any] = {"inprocess": inproc, "api": {
+    found: dict[str, Any] = {"inprocess": inproc, "image_stack": image, "api": {
         "name": spec.name, "config": spec.config_path.name, "entry": copy.entry,
         "threads": spec.threads_per_worker, "workers": spec.workers_per_replica,
         "strategy": strategy, "batch": batch if batches else None}}

@@ -10,9 +10,10 @@ Beyond the schema:
 - an unknown key close to one tf_session reads is a warning (a misspelling; tf_session
   logs the same at start-up, with the same closeness cutoff); any other key is the
   user's own and passes;
-- server_side_batching.max_batch_size at most autoscaling.threads_per_worker (as
-  tf_session.check_config at start-up), and a warning when the autoscaler's target keeps
-  batches from filling.
+- a warning for server_side_batching.max_batch_size above autoscaling.threads_per_worker
+  (tf_session.check_config logs the same once at start-up, and serves: batches hold at
+  most threads_per_worker requests), and one when the autoscaler's target keeps batches
+  from filling.
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ def _check_misspelt_keys(config: dict[str, Any], machinery: Machinery, scope: Ap
 
 def _check_batching(config: dict[str, Any], api: dict[str, Any], scope: ApiScope) -> None:
     """As tf_session.check_config at start-up, where CORTEX_THREADS_PER_WORKER says the
-    threads: max_batch_size requests at once need max_batch_size threads."""
+    threads: max_batch_size requests at once need max_batch_size threads (fewer serve,
+    with smaller batches: Cortex's local environment runs 1 thread per worker)."""
     batching, scaling = config.get("server_side_batching"), api.get("autoscaling")
     size_key, threads_key = (*BATCHING, "max_batch_size"), ("autoscaling", "threads_per_worker")
     if not isinstance(batching, dict) or "max_batch_size" not in batching or not isinstance(
@@ -95,11 +97,11 @@ def _check_batching(config: dict[str, Any], api: dict[str, Any], scope: ApiScope
     ) or scope.is_bad(size_key, threads_key):  # is_bad: the keys or a section above them
         return
     size, threads = batching["max_batch_size"], scaling["threads_per_worker"]
-    if size > threads:
-        scope.error(size_key, f"{size} is more than autoscaling.threads_per_worker = "
-                    f"{threads}: a batch can never fill, since each of a worker's threads "
-                    "brings one request at a time (max_batch_size <= threads_per_worker; "
-                    "lower it, or raise threads_per_worker)")
+    if size > threads:  # it serves (tf_session logs it once), as in Cortex's local env
+        scope.warning(size_key, f"{size} is more than autoscaling.threads_per_worker = "
+                      f"{threads}: batches hold at most {threads} requests, since each of a "
+                      "worker's threads brings one at a time; the API serves so (max_batch_"
+                      "size <= threads_per_worker, or more threads, for full batches)")
         return
     interval = batching.get("batch_interval", 0)
     waits = not scope.is_bad((*BATCHING, "batch_interval")) and (

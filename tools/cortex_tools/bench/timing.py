@@ -1,0 +1,145 @@
+"""The in-process timings of the bench, for both stacks: this module is Python 3.6 syntax
+with the standard library only, so that the image stack (.venv-image) runs the very same
+code on its own Python 3.6 and TensorFlow 2.1.0 (image_stack/py36/figures.py loads it).
+
+- rates: N threads call ``predict(sample)`` until a shared deadline: calls/s, and CPU per
+  call (os.times: all of this process, TensorFlow's own threads included).
+- strategy_cost: each of tf_session's strategies around a no-op, against
+  ``graph.as_default()`` alone and the seed page's enter-once flag; timeit loops on the
+  calling thread (call it on a non-main one, as Cortex's predict pool), median of repeats.
+- batch_cost: one sess.run of the sample's example against one of `size` of them.
+"""
+import os
+import statistics
+import threading
+import time
+import timeit
+from functools import partial
+
+ROUNDS = 3  # rate rounds, each over every thread count: a busy spell hits them all
+VARIANT_S = 0.02  # each variant's loop in a repeat lasts about this long
+
+
+def tf_session_model(predictor):
+    """The predictor's tf_session.Model, if it holds one (else it drives TF itself)."""
+    return next((v for v in vars(predictor).values() if type(v).__name__ == "Model"
+                 and type(v).__module__ == "tf_session"), None)
+
+
+def rates(call, threads, seconds):
+    """threads -> calls/s, µs per call (1/rate) and CPU µs per call, medians of ROUNDS."""
+    runs = {t: [] for t in threads}
+    for _ in range(ROUNDS):
+        for count in threads:
+            runs[count].append(_rate(call, count, seconds / ROUNDS))
+    found = {}
+    for count, measured in runs.items():
+        rate = statistics.median(r[0] for r in measured)
+        found[str(count)] = {"calls_per_s": round(rate, 1), "us_per_call": round(1e6 / rate, 1),
+                             "cpu_us_per_call": round(statistics.median(r[1] for r in measured), 1)}
+    return found
+
+
+def _cpu_s():
+    user, system = os.times()[:2]  # this process's, every thread's
+    return user + system
+
+
+def _rate(call, threads, seconds):
+    start, counts, deadline = threading.Barrier(threads + 1), [0] * threads, [0.0]
+
+    def loop(index):
+        call()  # a thread's first call may enter defaults: not part of the rate
+        start.wait()
+        while time.perf_counter() < deadline[0]:
+            call()
+            counts[index] += 1
+
+    pool = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    cpu0, wall0 = _cpu_s(), time.perf_counter()
+    deadline[0] = wall0 + seconds
+    start.wait()
+    for thread in pool:
+        thread.join()
+    wall, cpu = time.perf_counter() - wall0, _cpu_s() - cpu0
+    return sum(counts) / wall, cpu / max(sum(counts), 1) * 1e6
+
+
+class SeedPageFlag:
+    """The seed page's enter-once, literally: a flag on the instance, and
+    ``sess.__enter__()`` on the first call (right only at threads_per_worker 1)."""
+
+    def __init__(self, sess):
+        self.sess, self.default_graph_loaded = sess, False
+
+    def run(self, fn):
+        if not self.default_graph_loaded:
+            self.sess.__enter__()
+            self.default_graph_loaded = True
+        return fn(self.sess)
+
+
+def noop(sess, arg=None):
+    """The user's inference minus the inference: what is left is the strategy's cost. (A
+    strategy calls fn(sess, arg): tf_session's own call, one argument and no packing.)"""
+
+
+def strategy_cost(model, strategies, repeats):
+    """ns per call of each variant over the bare ``noop(sess)``, paired within a repeat."""
+    import tensorflow as tf
+
+    # A session of its own on the model's graph: a Session enters as a default only once.
+    flag = SeedPageFlag(tf.compat.v1.Session(graph=model.graph))
+    sess, graph = model.sess, model.graph
+
+    def as_default():
+        with graph.as_default():
+            noop(sess)
+
+    # Every variant is one partial's call, so that its own cost cancels out in the pairing.
+    variants = {"none": partial(noop, sess)}
+    variants.update((s, partial(getattr(model, "_run_" + s), noop)) for s in strategies)
+    variants["graph_as_default"] = partial(as_default)
+    variants["instance_flag"] = partial(flag.run, noop)  # last: it stays entered, on top
+    timers = {v: timeit.Timer(fn) for v, fn in variants.items()}
+    calls = {v: int(min(max(VARIANT_S / max(t.timeit(200) / 200, 1e-9), 200), 200000))
+             for v, t in timers.items()}  # those first 200 calls warm each variant up too
+    over_bare = {v: [] for v in timers}
+    try:
+        for repeat in range(repeats):
+            order = list(timers)[repeat % len(timers):] + list(timers)[:repeat % len(timers)]
+            ns = {v: timers[v].timeit(calls[v]) / calls[v] * 1e9 for v in order}
+            for variant in timers:
+                over_bare[variant].append(ns[variant] - ns["none"])
+    finally:
+        if flag.default_graph_loaded:  # exit on the thread that entered it
+            flag.sess.__exit__(None, None, None)
+        flag.sess.close()
+    return {"ns": {v: round(statistics.median(x), 1) for v, x in over_bare.items()},
+            "bare_call_ns": round(ns["none"], 1), "repeats": repeats}
+
+
+def batch_cost(model, call, size, repeats):
+    """µs of the model's sess.run for one example of the sample and for `size` of them,
+    paired within each repeat (medians): their ratio bounds what batching can give, since
+    `size` callers' examples in one batch then cost `ratio` times one's. None when predict
+    does not go through Model.predict (it drives the session itself: run_with_defaults,
+    model.run): then nothing batches."""
+    run, seen = model._run_examples, []  # tf_session's own: stacks, runs, splits
+    model._run_examples = lambda examples: seen.append(examples[0]) or run(examples)
+    try:
+        call()  # the sample's example, as predictor.py's to_inputs makes it
+    finally:
+        del model._run_examples
+    if not seen:
+        return None
+    one, many = (timeit.Timer(lambda n=n: run([seen[0]] * n)) for n in (1, size))
+    loops = max(int(0.02 / max(one.timeit(20) / 20, 1e-9)), 5)  # ~20 ms per timing
+    many.timeit(20)
+    times = [(one.timeit(loops) / loops, many.timeit(loops) / loops) for _ in range(repeats)]
+    us_one = statistics.median(t[0] for t in times) * 1e6
+    us_many = statistics.median(t[1] for t in times) * 1e6
+    return {"size": size, "us_1": round(us_one, 1), "us_batch": round(us_many, 1),
+            "ratio": round(us_many / us_one, 2)}
