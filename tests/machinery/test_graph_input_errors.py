@@ -57,7 +57,7 @@ def encode_png(height, width, value):
     """A real PNG of one grey level, made by TensorFlow's encoder."""
     graph = tf.Graph()
     with graph.as_default(), tf.compat.v1.Session(graph=graph) as sess:
-        return sess.run(tf.io.encode_png(tf.constant(np.full((height, width, 1), value,
+        return sess.run(tf.image.encode_png(tf.constant(np.full((height, width, 1), value,
                                                              np.uint8))))
 
 

@@ -155,7 +155,7 @@ def encoded(kind, height, width):
     with graph.as_default(), tf.compat.v1.Session(graph=graph) as sess:
         pixels = tf.constant(np.arange(height * width * 3, dtype=np.uint8).reshape(
             height, width, 3))
-        encode = tf.io.encode_png if kind == "PNG" else tf.io.encode_jpeg
+        encode = tf.image.encode_png if kind == "PNG" else tf.io.encode_jpeg
         return sess.run(encode(pixels))
 
 

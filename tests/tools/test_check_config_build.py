@@ -276,7 +276,8 @@ def test_a_name_predictor_py_reads_that_the_config_lacks(run):
         "predictor.config.model: PythonPredictor(config) raised ModelError: predictor.py uses "
         "output 'classes', which predictor.config.outputs for frozen graph frozen.pb lacks (it "
         "has: probabilities); map it to a tensor in predictor.config, e.g. outputs: {classes: "
-        "'name:0'} (a frozen graph has no signature: name its tensors there)"]
+        "'name:0'} (a frozen graph has no signature: name its tensors there; tensors no op "
+        "reads: output/probabilities:0 float32 (any, 3), output/classes:0 string (3,))"]
 
 
 def test_a_checkpoint_without_its_data_file(run):

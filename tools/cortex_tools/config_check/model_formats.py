@@ -28,6 +28,8 @@ from pathlib import Path
 # tf_session's names of the formats (its SAVED_MODEL, FROZEN_GRAPH, CHECKPOINT).
 SAVED_MODEL, FROZEN_GRAPH, CHECKPOINT = "SavedModel", "frozen graph", "checkpoint"
 SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+# What a SavedModel folder holds beside saved_model.pb (tf_session.SAVED_MODEL_FILES).
+SAVED_MODEL_EXTRAS = SAVED_MODEL_FILES + ("fingerprint.pb", "keras_metadata.pb")
 GRAPH_SUFFIXES = (".pb", ".graphdef")
 NO_SIGNATURE = (FROZEN_GRAPH, CHECKPOINT)  # predictor.config names their tensors
 
@@ -50,15 +52,24 @@ def local_format(path: Path, location: str) -> str:
     path_text = os.path.abspath(path)  # as tf_session: a trailing "/" does not count
     if os.path.isdir(path_text):
         names = sorted(os.listdir(path_text))
-        if any(name in names for name in SAVED_MODEL_FILES):
+        models = _models_in_folder(names)
+        if len(models) > 1:
+            named = [os.path.join(location, name) for _, _, name in models if name]
+            raise NotAModel(
+                "holds more than one model: " + "; ".join(
+                    f"a {kind} ({', '.join(files)})" for kind, files, _ in models)
+                + "; move all but one out of the folder"
+                + (f", or point model at one, e.g. {named[-1]}" if named else ""))
+        if models and models[0][0] == SAVED_MODEL:
             return SAVED_MODEL
         if "checkpoint" in names:
             return CHECKPOINT
         found = "is a folder holding " + (", ".join(names[:8]) or "nothing") + (
             " ..." if len(names) > 8 else "")
-        graphs = [name for name in names if name.endswith(".pb")]
-        if graphs:
-            found += f" (for a frozen graph, name the file: {os.path.join(location, graphs[0])})"
+        if models:
+            kind, _, name = models[0]
+            what = "the file" if kind == FROZEN_GRAPH else "its prefix"
+            found += f" (for a {kind}, name {what}: {os.path.join(location, name)})"
         raise NotAModel(found)
     if os.path.isfile(path_text):
         if os.path.basename(path_text) in SAVED_MODEL_FILES:
@@ -72,6 +83,21 @@ def local_format(path: Path, location: str) -> str:
     if glob.glob(glob.escape(path_text) + ".*"):
         return CHECKPOINT  # a prefix: PREFIX.index, PREFIX.meta, ... beside it
     raise NothingThere("does not exist")
+
+
+def _models_in_folder(names: list[str]) -> list[tuple[str, list[str], str]]:
+    """As tf_session._models_in_folder: the models a folder's own files make, each with
+    its files and the name to point `model` at (a checkpoint's prefixes count as one)."""
+    models: list[tuple[str, list[str], str]] = []
+    if any(name in names for name in SAVED_MODEL_FILES):
+        models.append((SAVED_MODEL, [n for n in names if n in SAVED_MODEL_EXTRAS], ""))
+    prefixes = sorted({n.rsplit(".", 1)[0] for n in names if n.endswith((".meta", ".index"))})
+    if prefixes or "checkpoint" in names:
+        files = (["checkpoint"] if "checkpoint" in names else []) + [p + ".*" for p in prefixes]
+        models.append((CHECKPOINT, files, "" if "checkpoint" in names else prefixes[-1]))
+    models += [(FROZEN_GRAPH, [n], n) for n in names
+               if n.endswith(GRAPH_SUFFIXES) and n not in SAVED_MODEL_EXTRAS]
+    return models
 
 
 def _has_checkpoint_files(prefix: str) -> bool:
