@@ -19,7 +19,7 @@ THREADS ?=
 WORKERS ?=
 SERVE_FLAGS ?=   # more runtime flags, e.g. SERVE_FLAGS="--max-body-size 16M" (README)
 
-.PHONY: test serve check lint bench expected model remove-example clean wrk
+.PHONY: test serve check lint bench expected model remove-example clean wrk convert
 
 $(READY): requirements-dev.txt tools/pyproject.toml
 	@$(PYTHON) -c '$(PY_OK)' 2>/dev/null || { \
@@ -76,6 +76,18 @@ check: $(READY)
 	$(PY) -m cortex_tools.config_check $(CHECKED)
 	$(PY) -m cortex_tools.tf21 check $(CHECKED)
 	$(PY) -m cortex_tools.tf21 api
+
+# A model from TensorFlow 2.x or Keras (SavedModel, .keras, .h5, a TF1 checkpoint or frozen
+# graph) made into a SavedModel that the image's TensorFlow 2.1.0 serves, at DEST (default
+# model), checked against the source first (README: Put in your own model). SIGNATURE,
+# INPUTS, OUTPUTS: a SavedModel's signature, a graph's tensors (comma-separated).
+SRC  ?=
+DEST ?= model
+convert: $(READY)
+	@test -n "$(SRC)" || { echo "error: name the model to convert: make convert SRC=path/to/model [DEST=model]"; exit 1; }
+	$(PY) -m cortex_tools.convert "$(SRC)" "$(DEST)" --config "$(firstword $(CONFIG))" \
+	  $(if $(SIGNATURE),--signature "$(SIGNATURE)") $(if $(INPUTS),--inputs "$(INPUTS)") \
+	  $(if $(OUTPUTS),--outputs "$(OUTPUTS)")
 
 # Write sample.expected.json (and samples/*.expected.json): the API's answers, which
 # scripts/smoke.sh then expects from the served or deployed API.

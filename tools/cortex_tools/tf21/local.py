@@ -244,10 +244,13 @@ def _shown(value: Any) -> str:
 
 
 def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
+    """The error's whole cause (not its first line only: TensorFlow's says just "Graph
+    execution error:") and where it was raised, in one line."""
+    from cortex_tools.tf_errors import whole_cause
+
     where = traceback.extract_tb(error.__traceback__)[-1:] if error.__traceback__ else []
     at = f" ({Path(where[0].filename).name}:{where[0].lineno})" if where else ""
-    return f"{type(error).__name__}: {text[0] if text else ''}{at}"
+    return f"{whole_cause(error)}{at}"
 
 
 def _write_json(path: Path, value: dict) -> None:
