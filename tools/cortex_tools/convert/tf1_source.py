@@ -133,7 +133,7 @@ def _may_be_output(op) -> bool:
     return (op.type not in NOT_OUTPUTS and not op.type.startswith(TRAINING_PREFIXES)
             and not op.name.startswith("save/") and bool(op.outputs)
             and op.outputs[0].dtype.name not in ("resource", "variant")
-            and not op.outputs[0].dtype.is_ref_dtype)
+            and not op.outputs[0].dtype.name.endswith("_ref"))
 
 
 def _frozen(kind: str, location: str, sess, inputs: dict[str, str],
