@@ -68,7 +68,7 @@ serve: $(READY)
 	$(PY) -m cortex_tools.runtime $(strip $(SERVE_ARGS))
 
 # Check configs with Cortex 0.17's rules plus the template's own (each API's predictor is
-# built, as a worker builds it), then each API's model and the uploaded code against the
+# built, as a worker builds it, and answers sample.json: a 5xx fails), then each API's model and the uploaded code against the
 # image's own TensorFlow 2.1.0 (its wheel is fetched once into a cache), before a deploy. `make check` checks every
 # cortex*.yaml; `make check CONFIG="a.yaml b.yaml"` the files named.
 CHECKED = $(if $(filter command line environment,$(origin CONFIG)),$(CONFIG))

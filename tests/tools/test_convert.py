@@ -28,7 +28,7 @@ TF21_LINE = re.compile(r"^  TensorFlow 2\.1\.0 \(C API\): max \|diff\| from the 
 LOCAL_LINE = re.compile(r"^  local TensorFlow \S+ \(tf_session\): max \|diff\| from the "
                         r"source model (0|\de-\d+)$", re.M)
 
-# One predictor for every converted model: config `models` maps a kind to its folder; a
+# One predictor for every converted model: config `served` maps a kind to its folder; a
 # payload {kind: one example's inputs} gets {kind: that example's outputs}.
 PREDICTOR = '''from tf_session import load_model
 
@@ -37,7 +37,7 @@ class PythonPredictor:
     def __init__(self, config):
         self.models = {}
         for kind, names in config["names"].items():
-            settings = dict(config, model=config["models"][kind])
+            settings = dict(config, model=config["served"][kind])
             self.models[kind] = load_model(settings, inputs=names[0], outputs=names[1])
 
     def predict(self, payload):
@@ -137,18 +137,22 @@ def project(converted, sources, expected, tmp_path_factory) -> Path:
     (folder / "predictor.py").write_text(PREDICTOR)
     (folder / "tf_session.py").write_text((ROOT / "tf_session.py").read_text())
     names = {kind: [SOURCES[kind][1], SOURCES[kind][2]] for kind in SOURCES}
-    models = {kind: str(sources / "converted" / kind) for kind in SOURCES}
+    subprocess.run(["cp", "-r", str(sources / "converted"), str(folder / "converted")],
+                   check=True)
+    models = {kind: f"converted/{kind}" for kind in SOURCES}
 
     def entry(name: str, kinds: list[str], strategy: str) -> dict:
         return {"name": name, "predictor": {"type": "python", "path": "predictor.py", "config": {
-            "model": models[kinds[0]], "session_strategy": strategy, "models": models,
+            "model": models[kinds[0]], "session_strategy": strategy, "served": models,
             "names": {kind: names[kind] for kind in kinds}}},
             "autoscaling": {"threads_per_worker": 4}}
 
     apis = [entry("all-per-request", list(SOURCES), "per_request"),
             entry("all-once-per-thread", list(SOURCES), "once_per_thread")]
-    apis += [entry(kind, [kind], "per_request") for kind in SOURCES]
     (folder / "cortex.yaml").write_text(yaml.safe_dump(apis, sort_keys=False))
+    # The TF 2.1.0 check runs an API's `model` alone: one API per converted model.
+    each = [entry(kind, [kind], "per_request") for kind in SOURCES]
+    (folder / "cortex-each.yaml").write_text(yaml.safe_dump(each, sort_keys=False))
     sample = {kind: expected[kind]["examples"][0] for kind in SOURCES}
     (folder / "sample.json").write_text(json.dumps(sample))
     return folder
@@ -183,12 +187,13 @@ def test_served_under_both_strategies_at_4_threads_answers_as_the_source(project
 
 def test_each_converted_model_loads_and_agrees_in_tf21_as_make_check_runs_it(project,
                                                                             prepared):
-    done = subprocess.run([sys.executable, "-m", "cortex_tools.tf21", "check"], cwd=project,
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run([sys.executable, "-m", "cortex_tools.tf21", "check",
+                           "cortex-each.yaml"], cwd=project, capture_output=True, text=True,
+                          timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     agreed = re.findall(r"^api (\S+): loads and agrees in TensorFlow 2\.1\.0 \(max \|diff\| "
                         r"(?:0|\de-\d+)\)$", done.stdout, re.M)
-    assert sorted(agreed) == sorted([*SOURCES, "all-per-request", "all-once-per-thread"])
+    assert sorted(agreed) == sorted(SOURCES)
 
 
 def test_an_op_tf21_lacks_fails_naming_it_and_leaves_dest_untouched(sources, converted,
@@ -218,7 +223,7 @@ def unconverted(sources, tmp_path_factory) -> Path:
                    check=True)
     names = {"keras": [["inputs", "inputs_1"], ["output_0"]]}
     apis = [{"name": name, "predictor": {"type": "python", "path": "predictor.py", "config": {
-        "model": "model", "session_strategy": strategy, "models": {"keras": "model"},
+        "model": "model", "session_strategy": strategy, "served": {"keras": "model"},
         "names": names}}} for name, strategy in (("keras", "per_request"),
                                                   ("keras-threaded", "once_per_thread"))]
     (folder / "cortex.yaml").write_text(yaml.safe_dump(apis, sort_keys=False))
@@ -265,11 +270,57 @@ def test_make_convert_fixes_what_it_said_as_it_said(unconverted, tmp_path):
     """The printed command, run in a copy of the project: then make check passes."""
     project = tmp_path / "project"
     subprocess.run(["cp", "-r", str(unconverted), str(project)], check=True)
-    done = subprocess.run(["make", "-f", str(ROOT / "Makefile"), "convert", "SRC=model",
-                           f"PY={sys.executable}", f"READY={ROOT / 'Makefile'}"],
+    # what `make convert SRC=model` runs (DEST defaults to model, the config to cortex.yaml)
+    done = subprocess.run([*CONVERT, "model", "model", "--config", "cortex.yaml"],
                           cwd=project, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     assert "checked on sample.json through predictor.py (api keras)" in done.stdout
     done = subprocess.run([sys.executable, "-m", "cortex_tools.config_check"], cwd=project,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout
+
+
+# make check runs each predictor on sample.json: a 5xx answer fails it, in the predictor's
+# words. Three APIs on the converted Keras model: one answers, one raises TensorFlow's
+# error (an input left unfed), one answers 503 itself.
+SAMPLE_PREDICTOR = '''from starlette.responses import JSONResponse
+
+from tf_session import load_model
+
+
+class PythonPredictor:
+    def __init__(self, config):
+        self.how = config["how"]
+        self.model = load_model(config, inputs=["age", "len"], outputs=["probabilities"])
+
+    def predict(self, payload):
+        if self.how == "unfed":
+            return self.model.run(self.model.outputs["probabilities"]).tolist()
+        if self.how == "503":
+            return JSONResponse({"error": "not today"}, status_code=503)
+        return self.model.predict(payload, dict, lambda o: o["probabilities"].tolist())
+'''
+
+
+def test_make_check_runs_each_predictor_on_sample_json_and_fails_on_a_5xx(converted, sources,
+                                                                          expected, tmp_path):
+    (tmp_path / "predictor.py").write_text(SAMPLE_PREDICTOR)
+    (tmp_path / "tf_session.py").write_text((ROOT / "tf_session.py").read_text())
+    subprocess.run(["cp", "-r", str(sources / "converted" / "keras-file"),
+                    str(tmp_path / "model")], check=True)
+    (tmp_path / "sample.json").write_text(json.dumps(expected["keras-file"]["examples"][0]))
+    apis = [{"name": how, "predictor": {"type": "python", "path": "predictor.py", "config": {
+        "model": "model", "session_strategy": "per_request", "how": how}}}
+        for how in ("answers", "unfed", "503")]
+    (tmp_path / "cortex.yaml").write_text(yaml.safe_dump(apis, sort_keys=False))
+    done = subprocess.run([sys.executable, "-m", "cortex_tools.config_check"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stdout
+    lines = done.stdout.splitlines()
+    assert lines[-1] == "cortex.yaml: FAILED (2 errors)", lines
+    unfed, refused = lines[:2]
+    assert re.fullmatch(r"cortex\.yaml:\d+: api unfed: predictor\.path: predict\(sample\.json\) "
+                        r"raised InvalidArgumentError: .*You must feed a value for placeholder "
+                        r"tensor '(age|len)'.* \(Cortex answers such a request 500\)", unfed), unfed
+    assert re.fullmatch(r"cortex\.yaml:\d+: api 503: predictor\.path: predict\(sample\.json\) "
+                        r'answered 503: \{"error":"not today"\}', refused), refused
