@@ -588,8 +588,10 @@ class Model:
         missing = [op.name for op, done in zip(variables, initialized) if not done]
         if missing:
             location = self.files.location
-            dest = "" if os.path.normpath(location) == "model" else " DEST=%s" % (
-                location if self.files.kind == SAVED_MODEL else "model")
+            # A SavedModel is converted in place (the config stays); else beside it.
+            dest = " DEST=%s-tf21" % location.rstrip("/")
+            if self.files.kind == SAVED_MODEL:
+                dest = "" if os.path.normpath(location) == "model" else " DEST=" + location
             raise ModelError(
                 "model %s leaves %d of its %d variables uninitialized after loading (%s%s), so "
                 "every request would fail: it was saved by TensorFlow 2.x (tf.saved_model.save "

@@ -28,7 +28,8 @@ TF21_LINE = re.compile(r"^  TensorFlow 2\.1\.0 \(C API\): max \|diff\| from the 
 LOCAL_LINE = re.compile(r"^  local TensorFlow \S+ \(tf_session\): max \|diff\| from the "
                         r"source model (0|\de-\d+)$", re.M)
 
-# One predictor for every converted model: config `served` maps a kind to its folder; a
+# One predictor for every converted model: config `served` maps a kind to its folder (else
+# `model`, as make convert swaps it for the model it checks); a
 # payload {kind: one example's inputs} gets {kind: that example's outputs}.
 PREDICTOR = '''from tf_session import load_model
 
@@ -37,7 +38,7 @@ class PythonPredictor:
     def __init__(self, config):
         self.models = {}
         for kind, names in config["names"].items():
-            settings = dict(config, model=config["served"][kind])
+            settings = dict(config, model=config["served"].get(kind) or config["model"])
             self.models[kind] = load_model(settings, inputs=names[0], outputs=names[1])
 
     def predict(self, payload):
@@ -223,7 +224,7 @@ def unconverted(sources, tmp_path_factory) -> Path:
                    check=True)
     names = {"keras": [["inputs", "inputs_1"], ["output_0"]]}
     apis = [{"name": name, "predictor": {"type": "python", "path": "predictor.py", "config": {
-        "model": "model", "session_strategy": strategy, "served": {"keras": "model"},
+        "model": "model", "session_strategy": strategy, "served": {},
         "names": names}}} for name, strategy in (("keras", "per_request"),
                                                   ("keras-threaded", "once_per_thread"))]
     (folder / "cortex.yaml").write_text(yaml.safe_dump(apis, sort_keys=False))
@@ -234,7 +235,7 @@ def unconverted(sources, tmp_path_factory) -> Path:
 
 UNINITIALIZED = re.compile(
     r"model model leaves 4 of its \d+ variables uninitialized after loading \(.+\), so every "
-    r"request would fail: .+; convert it: make convert SRC=model$")
+    r"request would fail: .+; convert it: make convert SRC=model(?::|$)")
 
 
 def test_the_unconverted_keras_saved_model_fails_at_start(unconverted):
@@ -274,7 +275,8 @@ def test_make_convert_fixes_what_it_said_as_it_said(unconverted, tmp_path):
     done = subprocess.run([*CONVERT, "model", "model", "--config", "cortex.yaml"],
                           cwd=project, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
-    assert "checked on sample.json through predictor.py (api keras)" in done.stdout
+    assert "checked on sample.json through predictor.py (api keras)" in done.stdout, \
+        done.stdout
     done = subprocess.run([sys.executable, "-m", "cortex_tools.config_check"], cwd=project,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout
@@ -296,7 +298,7 @@ class PythonPredictor:
     def predict(self, payload):
         if self.how == "unfed":
             return self.model.run(self.model.outputs["probabilities"]).tolist()
-        if self.how == "503":
+        if self.how == "refuses":
             return JSONResponse({"error": "not today"}, status_code=503)
         return self.model.predict(payload, dict, lambda o: o["probabilities"].tolist())
 '''
@@ -311,7 +313,7 @@ def test_make_check_runs_each_predictor_on_sample_json_and_fails_on_a_5xx(conver
     (tmp_path / "sample.json").write_text(json.dumps(expected["keras-file"]["examples"][0]))
     apis = [{"name": how, "predictor": {"type": "python", "path": "predictor.py", "config": {
         "model": "model", "session_strategy": "per_request", "how": how}}}
-        for how in ("answers", "unfed", "503")]
+        for how in ("answers", "unfed", "refuses")]
     (tmp_path / "cortex.yaml").write_text(yaml.safe_dump(apis, sort_keys=False))
     done = subprocess.run([sys.executable, "-m", "cortex_tools.config_check"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=600)
@@ -322,5 +324,5 @@ def test_make_check_runs_each_predictor_on_sample_json_and_fails_on_a_5xx(conver
     assert re.fullmatch(r"cortex\.yaml:\d+: api unfed: predictor\.path: predict\(sample\.json\) "
                         r"raised InvalidArgumentError: .*You must feed a value for placeholder "
                         r"tensor '(age|len)'.* \(Cortex answers such a request 500\)", unfed), unfed
-    assert re.fullmatch(r"cortex\.yaml:\d+: api 503: predictor\.path: predict\(sample\.json\) "
+    assert re.fullmatch(r"cortex\.yaml:\d+: api refuses: predictor\.path: predict\(sample\.json\) "
                         r'answered 503: \{"error":"not today"\}', refused), refused
