@@ -197,19 +197,19 @@ def test_each_converted_model_loads_and_agrees_in_tf21_as_make_check_runs_it(pro
     assert sorted(agreed) == sorted(SOURCES)
 
 
-def test_an_op_tf21_lacks_fails_naming_it_and_leaves_dest_untouched(sources, converted,
-                                                                    tmp_path):
-    dest = tmp_path / "model"
-    subprocess.run(["cp", "-r", str(sources / "converted" / "keras-file"), str(dest)],
-                   check=True)
-    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in dest.iterdir()}
+def test_an_op_tf21_lacks_fails_naming_it_and_leaves_dest_untouched(sources, tmp_path):
+    dest = tmp_path / "model"  # a SavedModel there before: what a conversion may replace
+    subprocess.run(["cp", "-r", str(sources / "tf1-saved-model"), str(dest)], check=True)
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in dest.rglob("*")
+              if p.is_file()}
     done = convert(sources / UNCONVERTIBLE, dest, cwd=ROOT)
     assert done.returncode == 1, done.stdout
     assert re.fullmatch(
         rf"error: cannot convert {re.escape(str(sources / UNCONVERTIBLE))}: op BesselI0 is "
         r"newer than TF 2\.1 \(node \S+/BesselI0\): .+ \(" + re.escape(str(dest)) +
         r" is unchanged\)\n", done.stdout), done.stdout
-    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in dest.iterdir()} == before
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in dest.rglob("*")
+            if p.is_file()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no temporary left
 
 
@@ -283,8 +283,8 @@ def test_make_convert_fixes_what_it_said_as_it_said(unconverted, tmp_path):
 
 
 # make check runs each predictor on sample.json: a 5xx answer fails it, in the predictor's
-# words. Three APIs on the converted Keras model: one answers, one raises TensorFlow's
-# error (an input left unfed), one answers 503 itself.
+# words. Three APIs on the TF1 SavedModel (it loads as it is): one answers, one raises
+# TensorFlow's error (an input left unfed), one answers 503 itself.
 SAMPLE_PREDICTOR = '''from starlette.responses import JSONResponse
 
 from tf_session import load_model
@@ -293,7 +293,7 @@ from tf_session import load_model
 class PythonPredictor:
     def __init__(self, config):
         self.how = config["how"]
-        self.model = load_model(config, inputs=["age", "len"], outputs=["probabilities"])
+        self.model = load_model(config, inputs=["features"], outputs=["probabilities"])
 
     def predict(self, payload):
         if self.how == "unfed":
@@ -304,13 +304,14 @@ class PythonPredictor:
 '''
 
 
-def test_make_check_runs_each_predictor_on_sample_json_and_fails_on_a_5xx(converted, sources,
-                                                                          expected, tmp_path):
+def test_make_check_runs_each_predictor_on_sample_json_and_fails_on_a_5xx(sources, expected,
+                                                                          tmp_path):
     (tmp_path / "predictor.py").write_text(SAMPLE_PREDICTOR)
     (tmp_path / "tf_session.py").write_text((ROOT / "tf_session.py").read_text())
-    subprocess.run(["cp", "-r", str(sources / "converted" / "keras-file"),
-                    str(tmp_path / "model")], check=True)
-    (tmp_path / "sample.json").write_text(json.dumps(expected["keras-file"]["examples"][0]))
+    subprocess.run(["cp", "-r", str(sources / "tf1-saved-model"), str(tmp_path / "model")],
+                   check=True)
+    (tmp_path / "sample.json").write_text(json.dumps(
+        expected["tf1-saved-model"]["examples"][0]))
     apis = [{"name": how, "predictor": {"type": "python", "path": "predictor.py", "config": {
         "model": "model", "session_strategy": "per_request", "how": how}}}
         for how in ("answers", "unfed", "refuses")]
@@ -323,6 +324,6 @@ def test_make_check_runs_each_predictor_on_sample_json_and_fails_on_a_5xx(conver
     unfed, refused = lines[:2]
     assert re.fullmatch(r"cortex\.yaml:\d+: api unfed: predictor\.path: predict\(sample\.json\) "
                         r"raised InvalidArgumentError: .*You must feed a value for placeholder "
-                        r"tensor '(age|len)'.* \(Cortex answers such a request 500\)", unfed), unfed
+                        r"tensor 'features'.* \(Cortex answers such a request 500\)", unfed), unfed
     assert re.fullmatch(r"cortex\.yaml:\d+: api refuses: predictor\.path: predict\(sample\.json\) "
                         r'answered 503: \{"error":"not today"\}', refused), refused
