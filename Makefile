@@ -112,7 +112,7 @@ model: $(READY)
 # predictor.py and sample.json stay until you replace them.
 remove-example:
 	rm -rf example tests/example sample.expected.json samples/*.expected.json
-	@echo "removed the iris example; next: README, 'Put in your own model', step 2"
+	@echo "removed the iris example; next: README, 'Put in your own model': make convert SRC=path for a TensorFlow 2.x or Keras model"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache tools/*.egg-info
