@@ -79,7 +79,7 @@ def converted(sources) -> dict[str, subprocess.CompletedProcess]:
         return dict(zip(SOURCES, pool.map(one, SOURCES), strict=True))
 
 
-def signature_of(model: Path):
+def meta_graph_of(model: Path):
     from tensorflow.core.protobuf import saved_model_pb2
 
     saved_model = saved_model_pb2.SavedModel()
@@ -87,11 +87,16 @@ def signature_of(model: Path):
     [meta] = saved_model.meta_graphs
     assert list(meta.signature_def) == ["serving_default"]
     assert not meta.HasField("saver_def")  # frozen: nothing to restore
-    return meta.signature_def["serving_default"]
+    return meta
+
+
+def signature_of(model: Path):
+    return meta_graph_of(model).signature_def["serving_default"]
 
 
 @pytest.mark.parametrize("kind", list(SOURCES))
-def test_each_kind_converts_with_its_own_names_and_agrees_in_tf21(kind, converted, sources):
+def test_each_kind_converts_with_its_own_names_and_agrees_in_tf21(kind, converted, sources,
+                                                                 prepared):
     done = converted[kind]
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     assert done.stdout.startswith(f"wrote {sources / 'converted' / kind}: a SavedModel of ")
@@ -103,6 +108,16 @@ def test_each_kind_converts_with_its_own_names_and_agrees_in_tf21(kind, converte
     assert sorted(signature.inputs) == sorted(inputs)
     assert sorted(signature.outputs) == sorted(outputs)
     assert f'INPUTS = [{", ".join(map(repr, sorted(inputs)))}]'.replace("'", '"') in done.stdout
+    # Nothing TF 2.1's registry lacks is left in the graph written: no op, no attribute
+    # (grad_a, grad_b, debug_name), whoever imports it and with whatever op list.
+    from cortex_tools.tf21.diagnose import graph_findings
+    from cortex_tools.tf21.load import LocalOps, read_op_list
+
+    graph_def = meta_graph_of(sources / "converted" / kind).graph_def
+    local = LocalOps()
+    assert graph_findings(graph_def, read_op_list(prepared.op_list), local, local) == []
+    assert not [node.name for node in graph_def.node if node.op in (
+        "VarHandleOp", "VariableV2", "ReadVariableOp")]  # frozen to constants
 
 
 def test_string_and_int64_inputs_survive(converted, sources):
