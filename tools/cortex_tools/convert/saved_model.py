@@ -48,7 +48,11 @@ def write(folder: str, graph_def, inputs: dict[str, str], outputs: dict[str, str
 
     graph = tf.Graph()
     with graph.as_default():
-        tf.compat.v1.import_graph_def(graph_def, name="")
+        # A copy: import_graph_def adds every default attribute to the GraphDef it is given,
+        # in place, which would undo the stripping.
+        copy = type(graph_def)()
+        copy.CopyFrom(graph_def)
+        tf.compat.v1.import_graph_def(copy, name="")
     saved_model = saved_model_pb2.SavedModel(saved_model_schema_version=1)
     meta = saved_model.meta_graphs.add()
     meta.meta_info_def.tags.append("serve")
