@@ -24,7 +24,7 @@ SERVE_FLAGS ?=   # more runtime flags, e.g. SERVE_FLAGS="--max-body-size 16M" (R
 
 PYTHON36 ?=
 
-.PHONY: test serve check lint bench expected model remove-example clean wrk image-stack
+.PHONY: test serve check lint bench expected model remove-example clean wrk image-stack convert
 
 $(READY): requirements-dev.txt tools/pyproject.toml
 	@$(PYTHON) -c '$(PY_OK)' 2>/dev/null || { \
@@ -81,16 +81,28 @@ serve: $(READY)
 	$(PY) -m cortex_tools.runtime $(strip $(SERVE_ARGS))
 
 # Check configs with Cortex 0.17's rules plus the template's own (each API's predictor is
-# built, as a worker builds it), then each API on the image's own stack (.venv-image: its
-# answers to sample.json and samples/*.json must be the local runtime's; without a Python
-# 3.6, each model in TensorFlow 2.1.0's C library instead), then the uploaded code's
-# TensorFlow names against TF 2.1.0's. `make check` checks every cortex*.yaml;
-# `make check CONFIG="a.yaml b.yaml"` the files named.
+# built, as a worker builds it, and answers sample.json: a 5xx fails), then each API on
+# the image's own stack (.venv-image: its answers to sample.json and samples/*.json must be
+# the local runtime's; without a Python 3.6, each model in TensorFlow 2.1.0's C library
+# instead), then the uploaded code's TensorFlow names against TF 2.1.0's. `make check`
+# checks every cortex*.yaml; `make check CONFIG="a.yaml b.yaml"` the files named.
 CHECKED = $(if $(filter command line environment,$(origin CONFIG)),$(CONFIG))
 check: $(READY) image-stack
 	$(PY) -m cortex_tools.config_check $(CHECKED)
 	$(PY) -m cortex_tools.image_stack check $(CHECKED)
 	$(PY) -m cortex_tools.tf21 api
+
+# A model from TensorFlow 2.x or Keras (SavedModel, .keras, .h5, a TF1 checkpoint or frozen
+# graph) made into a SavedModel that the image's TensorFlow 2.1.0 serves, at DEST (default
+# model), checked against the source first (README: Put in your own model). SIGNATURE,
+# INPUTS, OUTPUTS: a SavedModel's signature, a graph's tensors (comma-separated).
+SRC  ?=
+DEST ?= model
+convert: $(READY)
+	@test -n "$(SRC)" || { echo "error: name the model to convert: make convert SRC=path/to/model [DEST=model]"; exit 1; }
+	$(PY) -m cortex_tools.convert "$(SRC)" "$(DEST)" --config "$(firstword $(CONFIG))" \
+	  $(if $(SIGNATURE),--signature "$(SIGNATURE)") $(if $(INPUTS),--inputs "$(INPUTS)") \
+	  $(if $(OUTPUTS),--outputs "$(OUTPUTS)")
 
 # Write sample.expected.json (and samples/*.expected.json): the API's answers, which
 # scripts/smoke.sh then expects from the served or deployed API.
@@ -115,7 +127,7 @@ model: $(READY)
 # predictor.py and sample.json stay until you replace them.
 remove-example:
 	rm -rf example tests/example sample.expected.json samples/*.expected.json
-	@echo "removed the iris example; next: README, 'Put in your own model', step 2"
+	@echo "removed the iris example; next: README, 'Put in your own model': make convert SRC=path for a TensorFlow 2.x or Keras model"
 
 clean:
 	rm -rf $(VENV) .venv-image .pytest_cache .ruff_cache tools/*.egg-info

@@ -750,6 +750,7 @@ class Model:
             loader = {SAVED_MODEL: self._load_saved_model, FROZEN_GRAPH: self._load_frozen_graph,
                       CHECKPOINT: self._load_checkpoint}[files.kind]
             named = loader(config)
+        self._check_variables_initialized()
         for kind in ("inputs", "outputs"):
             named[kind].update(config.get(kind) or {})
         self.inputs = Tensors("input", self._tensors(named["inputs"], "inputs"), self)
@@ -772,6 +773,35 @@ class Model:
             self.batcher = Batcher(self._run_examples, batching["max_batch_size"],
                                    parse_duration(batching.get("batch_interval", 0)),
                                    isolate=INPUT_ERRORS)
+
+    def _check_variables_initialized(self):
+        """ModelError at start for variables that loading left uninitialized, which would
+        fail every request (FailedPreconditionError): tf.compat.v1's loader restores none
+        of a TF2 SavedModel's (tf.saved_model.save, Keras). One sess.run, at start only;
+        the variable ops are read from the graph, as such a model fills no collection."""
+        checks = {"VarHandleOp": lambda op: tf.raw_ops.VarIsInitializedOp(resource=op.outputs[0]),
+                  "VariableV2": lambda op: tf.raw_ops.IsVariableInitialized(ref=op.outputs[0])}
+        variables = [op for op in self.graph.get_operations() if op.type in checks]
+        if not variables:
+            return
+        with self.graph.as_default(), tf.name_scope("tf_session_initialized"):
+            initialized = self.sess.run([checks[op.type](op) for op in variables])
+        missing = [op.name for op, done in zip(variables, initialized) if not done]
+        if missing:
+            location = self.files.location
+            # A SavedModel is converted in place (the config stays); else beside it.
+            dest = " DEST=%s-tf21" % location.rstrip("/")
+            if self.files.kind == SAVED_MODEL:
+                dest = "" if os.path.normpath(location) == "model" else " DEST=" + location
+            raise ModelError(
+                "model %s leaves %d of its %d variables uninitialized after loading (%s%s), so "
+                "every request would fail: it was saved by TensorFlow 2.x (tf.saved_model.save "
+                "or Keras), whose variables tf.compat.v1's loader does not restore; convert it: "
+                "make convert SRC=%s%s" % (
+                    location, len(missing), len(variables), ", ".join(missing[:3]),
+                    " ..." if len(missing) > 3 else "",
+                    "<a local copy of %s>" % location if location.startswith("s3://")
+                    else location, dest))
 
     # Each loader fills self.graph and returns the names it knows: {"inputs": {name: tensor
     # name}, "outputs": {...}}.

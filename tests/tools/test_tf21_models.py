@@ -188,9 +188,10 @@ def test_a_frozen_graph_with_default_attributes_tf21_lacks_fails_with_the_fix(ch
     line, *details = checked[1]["frozen"]
     assert line == (
         "api frozen: fails in TensorFlow 2.1.0: attrs grad_a, grad_b of MatMul are unknown "
-        "to TF 2.1 (node MatMul; grad_a=false, grad_b=false, the defaults): freeze with "
-        "default attributes stripped, or write the fixed graph with "
-        "`python -m cortex_tools.tf21 fix-graph frozen.pb frozen-tf21.pb`")
+        "to TF 2.1 (node MatMul; grad_a=false, grad_b=false, the defaults): make convert "
+        "fixes it: `make convert SRC=frozen.pb DEST=frozen-tf21`, then `model: frozen-tf21` "
+        "without inputs/outputs (a SavedModel named as the graph), or keep a frozen graph: "
+        "`.venv/bin/python -m cortex_tools.tf21 fix-graph frozen.pb frozen-tf21.pb`")
     # TF 2.1 names the first of them in the node's attribute map, whose order varies
     assert re.search(r"NodeDef mentions attr 'grad_[ab]' not in Op<name=MatMul", details[0])
 
@@ -228,7 +229,22 @@ def test_a_checkpoint_of_newer_resource_variables_fails_naming_the_attribute(che
     assert line.startswith("api resource-checkpoint: fails in TensorFlow 2.1.0: attr "
                            "debug_name of VarHandleOp is unknown to TF 2.1 and not at the "
                            "default (node kernel; debug_name="), line
-    assert "use_resource=False" in line
+    assert line.endswith(
+        "make convert fixes it: `make convert SRC=resource-ckpt DEST=resource-ckpt-tf21`, "
+        "then `model: resource-ckpt-tf21` without inputs/outputs (a SavedModel named as the "
+        "graph)"), line
+    assert "example/" not in line  # make remove-example deletes it
+
+
+def test_the_convert_command_it_names_fixes_that_checkpoint(project, checked):
+    src, dest = re.search(r"`make convert SRC=(\S+) DEST=(\S+)`",
+                          checked[1]["resource-checkpoint"][0]).groups()
+    done = subprocess.run([sys.executable, "-m", "cortex_tools.convert", src, dest,
+                           "--config", "none"], cwd=project, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    assert "  inputs:  features       float32 (None, 4)" in done.stdout, done.stdout
+    checked_again = run_cli("check-model", dest, cwd=project)
+    assert checked_again.returncode == 0, checked_again.stdout
 
 
 def test_a_graph_with_a_made_up_op_fails_naming_it(project, prepared):

@@ -5,6 +5,9 @@
 - ``bench``: ``make bench``.
 - ``image_stack``: the Cortex image's own stack (.venv-image): ``make test``'s second run,
   ``make check``'s model tier, ``make bench``'s figures there.
+- ``tf21``: the image's TensorFlow 2.1.0 through its C library (``make check``'s fallback
+  without a Python 3.6), and the uploaded code's TensorFlow names against TF 2.1.0's.
+- ``convert``: ``make convert``, a TensorFlow 2.x or Keras model made into one TF 2.1.0 serves.
 """
 
 import os

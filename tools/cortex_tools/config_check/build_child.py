@@ -2,6 +2,10 @@
 
     python -m cortex_tools.config_check.build_child RESULTS_FILE < jobs.pickle
 
+Each predictor built then answers the project's sample.json, as a worker would answer
+it: an exception or a 5xx answer fails the API with the predictor's own error (such an
+API starts, then answers that request 500).
+
 stdin is a pickled list of jobs, {"config_path", "project_dir", "api"} (the API with its
 defaults filled in). For each job, in order, one JSON line is appended to RESULTS_FILE as
 soon as it is known: {"index": i, "error": null | {"where": "model" | "predictor",
@@ -50,17 +54,52 @@ def _build(job: dict[str, Any]) -> dict[str, str] | None:
     try:
         predictor = build(spec)
     except PredictorError as e:
+        _forget_modules(before, [project_dir, spec.python_path])
         cause = e.__cause__
         if cause is not None and (type(cause).__module__, type(cause).__name__) == MODEL_ERROR:
             return {"where": "model", "message": f"PythonPredictor(config) raised ModelError: "
                     f"{cause}"}
         return {"where": "predictor", "message": f"PythonPredictor(config) failed: {e}"}
     except Exception as e:  # the tools' own failure, not the predictor's
+        _forget_modules(before, [project_dir, spec.python_path])
         return {"where": "predictor", "message": f"not built: {type(e).__name__}: {e}"}
+    try:
+        return _answer_sample(spec, predictor)
     finally:
         _forget_modules(before, [project_dir, spec.python_path])
-    del predictor  # its graph and session: the next build starts from nothing
-    gc.collect()
+        del predictor  # its graph and session: the next build starts from nothing
+        gc.collect()
+
+
+def _answer_sample(spec, predictor) -> dict[str, str] | None:
+    """predict(sample.json) as a worker runs it: an exception or a 5xx answer (what Cortex
+    would send every such request) is the API's error, in the predictor's own words."""
+    from cortex_tools import project
+    from cortex_tools.runtime.predictor_loader import predict_arg_names
+    from cortex_tools.tf_errors import whole_cause
+
+    sample = Path(spec.project_dir) / project.SAMPLE
+    if not sample.is_file():
+        return None
+    try:
+        payload = json.loads(sample.read_text())
+    except ValueError as e:
+        return {"where": "predictor", "message": f"{project.SAMPLE} is not JSON: {e}"}
+    offered = {"payload": payload, "query_params": {}, "headers": {
+        "content-type": "application/json"}}
+    args = {name: offered[name] for name in predict_arg_names(predictor)}
+    try:
+        with project.in_project(spec):
+            answer = predictor.predict(**args)
+    except Exception as e:
+        return {"where": "predictor", "message": f"predict({project.SAMPLE}) raised "
+                f"{whole_cause(e)} (Cortex answers such a request 500)"}
+    status = getattr(answer, "status_code", 200)
+    if isinstance(status, int) and status >= 500:
+        body = getattr(answer, "body", b"")
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+        return {"where": "predictor", "message": f"predict({project.SAMPLE}) answered "
+                f"{status}: {text[:500]}"}
     return None
 
 

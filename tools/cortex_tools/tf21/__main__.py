@@ -13,7 +13,8 @@
         every TF attribute chain, call keyword and protobuf field of the uploaded .py files
         (or of the files named) exists in TF 2.1.0
     python -m cortex_tools.tf21 fix-graph IN.pb OUT.pb
-        a frozen graph without the default-valued attributes TF 2.1 does not know
+        a frozen graph without the default-valued attributes TF 2.1 does not know, kept a
+        frozen graph (make convert does this and more, and writes a SavedModel)
 
 Exit status 0 when everything passes, 1 otherwise. The first run fetches the
 tensorflow-cpu 2.1.0 wheel (105 MB) into a user cache folder; without it, or without a C
@@ -76,8 +77,16 @@ def _check(args: argparse.Namespace) -> int:
             continue
         apis += [(config, api["name"]) for api in result.apis]
     prepared = check.setup()
-    for _, outcome in check.check_apis(apis, prepared):
-        print("\n".join(outcome.lines()), flush=True)
+    said: dict[tuple, str] = {}  # a failure's words -> the first API they were printed for
+    for name, outcome in check.check_apis(apis, prepared):
+        # APIs that share a model fail with the same words: printed once, then named.
+        words = (outcome.line.split(": ", 1)[-1], *outcome.details)
+        if not outcome.ok and words in said:
+            print(f"api {name}: fails as api {said[words]} does (the same words, above)",
+                  flush=True)
+        else:
+            print("\n".join(outcome.lines()), flush=True)
+            said.setdefault(words, name)
         ok = ok and outcome.ok
     return 0 if ok else 1
 

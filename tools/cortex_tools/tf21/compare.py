@@ -34,37 +34,41 @@ class Comparison:
         self.compared += other.compared
 
 
-def compare(local: dict[str, np.ndarray], tf21: dict[str, np.ndarray]) -> Comparison:
+def compare(local: dict[str, np.ndarray], tf21: dict[str, np.ndarray],
+            labels: tuple[str, str] = ("in TF 2.1", "locally")) -> Comparison:
+    """`tf21` against `local`, the expected values; `labels` name the two in messages."""
     result = Comparison()
+    there, here = labels
     for name, expected in local.items():
         if name not in tf21:
-            result.problems.append(f"{name}: TF 2.1 returned no value")
+            result.problems.append(f"{name}: no value {there}")
             continue
         actual = tf21[name]
         result.compared += 1
         if actual.shape != expected.shape:
-            result.problems.append(f"{name}: shape {actual.shape} in TF 2.1, "
-                                   f"{expected.shape} locally")
+            result.problems.append(f"{name}: shape {actual.shape} {there}, "
+                                   f"{expected.shape} {here}")
         elif actual.dtype != expected.dtype and not (actual.dtype.kind == expected.dtype.kind
                                                      == "O"):
-            result.problems.append(f"{name}: dtype {actual.dtype} in TF 2.1, "
-                                   f"{expected.dtype} locally")
+            result.problems.append(f"{name}: dtype {actual.dtype} {there}, "
+                                   f"{expected.dtype} {here}")
         elif expected.dtype in TOLERANCE:
-            _compare_floats(name, expected, actual, result)
+            _compare_floats(name, expected, actual, result, labels)
         elif not np.array_equal(expected, actual):
             index = np.argwhere(np.asarray(expected != actual).reshape(expected.shape))
             where = tuple(int(i) for i in index[0]) if len(index) else ()
-            result.problems.append(f"{name}: differs at {where}: {_item(actual, where)} in "
-                                   f"TF 2.1, {_item(expected, where)} locally")
+            result.problems.append(f"{name}: differs at {where}: {_item(actual, where)} "
+                                   f"{there}, {_item(expected, where)} {here}")
     return result
 
 
 def _compare_floats(name: str, expected: np.ndarray, actual: np.ndarray,
-                    result: Comparison) -> None:
+                    result: Comparison, labels: tuple[str, str]) -> None:
+    there, here = labels
     tolerance = TOLERANCE[expected.dtype]
     nan_expected, nan_actual = np.isnan(expected), np.isnan(actual)
     if not np.array_equal(nan_expected, nan_actual):
-        result.problems.append(f"{name}: NaN in one TensorFlow and not in the other")
+        result.problems.append(f"{name}: NaN {there} and not {here}, or the other way")
         return
     a = np.where(nan_actual, 0, actual).astype(np.complex128 if expected.dtype.kind == "c"
                                                else np.float64)
@@ -81,7 +85,7 @@ def _compare_floats(name: str, expected: np.ndarray, actual: np.ndarray,
                                                        diff.shape))
         result.problems.append(
             f"{name}: differs by {worst:.3g} (tolerance {tolerance:g}), at {where}: "
-            f"{_item(actual, where)} in TF 2.1, {_item(expected, where)} locally")
+            f"{_item(actual, where)} {there}, {_item(expected, where)} {here}")
 
 
 def _item(array: np.ndarray, where: tuple):

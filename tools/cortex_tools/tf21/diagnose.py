@@ -8,20 +8,22 @@ lists all the nodes a fix must cover, not only the first that TF 2.1 tripped on.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import asdict, dataclass
 
 from cortex_tools.tf21 import TF_VERSION
+from cortex_tools.tf_errors import joined
 
-FIX_GRAPH = "python -m cortex_tools.tf21 fix-graph"
+FIX_GRAPH = ".venv/bin/python -m cortex_tools.tf21 fix-graph"
 MAX_LISTED = 5
-# Attributes that newer TensorFlows set to non-default values on common ops, and what
-# avoids them.
-HINTS = {
-    ("VarHandleOp", "debug_name"): "newer TensorFlows name every resource variable so: make "
-    "reference variables (tf.compat.v1.Variable(..., use_resource=False), as "
-    "example/export_model.py does) or export with TF <= 2.1",
-}
+MAX_VALUES = 3
+# What `make convert` (cortex_tools.convert) removes: freezing turns resource variables
+# into constants (their VarHandleOp's debug_name goes with them) and keeps only what the
+# signature's outputs need (the save and restore functions, with their DisableCopyOnRead).
+CONVERTED_ATTRS = {("VarHandleOp", "debug_name")}
+CONVERTED_OPS = {"DisableCopyOnRead"}
+SAVING_FUNCTIONS = ("__inference__traced_save", "__inference__traced_restore")
 
 
 @dataclass(frozen=True)
@@ -101,9 +103,9 @@ def diagnose(stage: str, code: str | None, message: str, kind: str,
              findings: list[Finding], *, model_path: str = "MODEL.pb") -> Diagnosis:
     """The headline and details for a failure at `stage` ("import", "restore", "run 1",
     ...) of a model of `kind`, TF 2.1 having said `message`."""
-    first_line = (message or "").strip().splitlines()[0] if (message or "").strip() else ""
+    # TF 2.1's whole message: its first line may be only "Graph execution error:".
     details = [f"TensorFlow {TF_VERSION} said ({stage}{', ' + code if code else ''}): "
-               f"{_shortened(first_line)}"]
+               f"{_shortened(joined(message))}"]
     groups = _grouped(findings)
     if groups and stage == "import":  # what TF 2.1 lacks fails the import, nothing later
         named = _named_in(message, groups)
@@ -113,7 +115,7 @@ def diagnose(stage: str, code: str | None, message: str, kind: str,
             if key != lead:
                 details.append("also: " + _problem(key, group, kind, model_path))
         return Diagnosis(headline, details)
-    return Diagnosis(_from_message(first_line, stage), details)
+    return Diagnosis(_from_message(joined(message), stage), details)
 
 
 def _grouped(findings: list[Finding]) -> dict[tuple, list[Finding]]:
@@ -142,7 +144,11 @@ def _named_in(message: str, groups: dict) -> tuple | None:
 def _problem(key: tuple, group: list[Finding], kind: str, model_path: str) -> str:
     finding_kind, op, default, local = key
     nodes = _nodes(group)
+    converts = _converted(key, group)
     if finding_kind == "op":
+        if converts:
+            return (f"op {op} is newer than TF {_short()} ({nodes}), but only saving uses "
+                    f"it: {convert_fix(kind, model_path)}")
         if local:
             return (f"op {op} is newer than TF {_short()} ({nodes}): export with TF <= "
                     f"{_short()} or avoid it")
@@ -152,19 +158,53 @@ def _problem(key: tuple, group: list[Finding], kind: str, model_path: str) -> st
     attrs = sorted({finding.attr for finding in group})
     named = f"attr {attrs[0]} of {op} is" if len(attrs) == 1 else \
         f"attrs {', '.join(attrs)} of {op} are"
-    values = ", ".join(sorted({f"{f.attr}={f.value}" for f in group}))
+    shown = sorted({f"{f.attr}={f.value}" for f in group})
+    values = ", ".join(shown[:MAX_VALUES]) + (" ..." if len(shown) > MAX_VALUES else "")
     if default and kind == "frozen graph":
-        return (f"{named} unknown to TF {_short()} ({nodes}; {values}, the defaults): freeze "
-                f"with default attributes stripped, or write the fixed graph with "
+        return (f"{named} unknown to TF {_short()} ({nodes}; {values}, the defaults): "
+                f"{convert_fix(kind, model_path)}, or keep a frozen graph: "
                 f"`{FIX_GRAPH} {model_path} {_fixed_name(model_path)}`")
     if default:
         return (f"{named} unknown to TF {_short()} ({nodes}; {values}, the defaults), but "
                 "the model's stripped_op_list does not give those defaults, so the image's "
-                "loader keeps them: export again with strip_default_attrs=True")
-    hint = next((HINTS[(op, a)] for a in attrs if (op, a) in HINTS), None)
+                f"loader keeps them: {convert_fix(kind, model_path)}")
+    if converts:
+        return (f"{named} unknown to TF {_short()} and not at the default ({nodes}; "
+                f"{values}): newer TensorFlows set it on every resource variable; "
+                f"{convert_fix(kind, model_path)}")
     return (f"{named} unknown to TF {_short()} and not at the default ({nodes}; {values}): "
-            "only a newer TensorFlow runs it; " +
-            (hint or f"export with TF <= {_short()} or avoid what sets it"))
+            f"only a newer TensorFlow runs it; export with TF <= {_short()} or avoid what "
+            "sets it")
+
+
+def _converted(key: tuple, group: list[Finding]) -> bool:
+    """Whether `make convert` removes what this group is about."""
+    finding_kind, op, default, _ = key
+    if finding_kind == "op":
+        return op in CONVERTED_OPS or all(f.function.startswith(SAVING_FUNCTIONS)
+                                          for f in group)
+    return default or any((op, f.attr) in CONVERTED_ATTRS for f in group)
+
+
+def convert_fix(kind: str, model_path: str) -> str:
+    """The `make convert` command that fixes a model of `kind` at `model_path` (the
+    config's `model`), as it runs in the project: a SavedModel is converted in place, so the
+    config stays; another format becomes a SavedModel beside it, which the config names."""
+    if model_path.startswith("s3://"):
+        return (f"convert a local copy of it with `make convert SRC=PATH`, then upload "
+                f"what it writes to {model_path}")
+    if kind == "SavedModel":
+        dest = "" if os.path.normpath(model_path) == "model" else f" DEST={model_path}"
+        return f"make convert fixes it: `make convert SRC={model_path}{dest}`"
+    dest = _converted_name(model_path)
+    return (f"make convert fixes it: `make convert SRC={model_path} DEST={dest}`, then "
+            f"`model: {dest}` without inputs/outputs (a SavedModel named as the graph)")
+
+
+def _converted_name(path: str) -> str:
+    base = path.rstrip("/")
+    stem, dot, suffix = base.rpartition(".")
+    return f"{stem}-tf21" if dot and "/" not in suffix and suffix == "pb" else base + "-tf21"
 
 
 def _from_message(first_line: str, stage: str) -> str:
@@ -203,7 +243,7 @@ def _fixed_name(path: str) -> str:
     return f"{stem}-tf21.{suffix}" if dot and "/" not in suffix else path + "-tf21"
 
 
-def _shortened(text: str, limit: int = 400) -> str:
+def _shortened(text: str, limit: int = 2000) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 

@@ -10,8 +10,10 @@ For each item of JOB.json it prepares what the TF 2.1 runner needs, in the item'
   while it answers sample.json (an API), or one run of the model on the given or made-up
   feed (a model path): fetched names, fed arrays and the local results.
 
-Items: {"api": NAME, "config": FILE, "out": DIR} or {"model": PATH, "signature": S|null,
-"feed": FILE.npz|null, "fetch": [NAME...], "out": DIR}. The model's location and format
+Items: {"api": NAME, "config": FILE, "out": DIR} (with "model": PATH, the API loads that
+model instead of its config's: make convert runs a model it has just written through the
+project's predictor) or {"model": PATH, "signature": S|null, "feed": FILE.npz|null,
+"fetch": [NAME...], "out": DIR}. The model's location and format
 come from the uploaded tf_session.py (find_model, checkpoint_prefix), as on the image.
 A local failure is written as "local_error" in runs.json; the plan is made regardless, so
 that TF 2.1 still gets its say.
@@ -20,6 +22,7 @@ that TF 2.1 still gets its say.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import json
 import os
@@ -60,6 +63,9 @@ def prepare_api(item: dict, consumer_ops: dict, out: Path) -> None:
     from cortex_tools.runtime.config import load_api
 
     spec = load_api(item["config"], item["api"])
+    if item.get("model"):
+        spec = dataclasses.replace(spec, predictor_config={**spec.predictor_config,
+                                                           "model": item["model"]})
     location = spec.predictor_config.get("model")
     with project.in_project(spec):
         machinery = _tf_session(Path(spec.project_dir))
@@ -238,10 +244,13 @@ def _shown(value: Any) -> str:
 
 
 def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
+    """The error's whole cause (not its first line only: TensorFlow's says just "Graph
+    execution error:") and where it was raised, in one line."""
+    from cortex_tools.tf_errors import whole_cause
+
     where = traceback.extract_tb(error.__traceback__)[-1:] if error.__traceback__ else []
     at = f" ({Path(where[0].filename).name}:{where[0].lineno})" if where else ""
-    return f"{type(error).__name__}: {text[0] if text else ''}{at}"
+    return f"{whole_cause(error)}{at}"
 
 
 def _write_json(path: Path, value: dict) -> None:

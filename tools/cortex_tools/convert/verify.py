@@ -1,0 +1,110 @@
+"""The written model, run by each tier, against the source model's own outputs.
+
+A tier runs the model as some TensorFlow loads it and gives its outputs for each run of
+the Job (feed.py), by signature name; each is compared with what the source model answers
+on the same feed (tf21.compare: float32 within 1e-5 of max(1, |value|)). Tiers now:
+
+- LocalTier: the local TensorFlow, the model loaded by the project's tf_session.py (the
+  child process of feed.py did it: local_N.npz);
+- CApiTier: TensorFlow 2.1.0, the real wheel driven through its C API, loaded as the
+  image's tf.compat.v1 loader loads it (cortex_tools.tf21, as make check runs it).
+
+Another tier (for instance tf_session itself in a Python 3.6 + TensorFlow 2.1.0 virtualenv)
+is a class with a `name` and `outputs(job, signature)` added to `tiers()`: whatever it
+returns is compared with the source and reported like the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from cortex_tools.convert.feed import Job
+from cortex_tools.convert.saved_model import Signature
+from cortex_tools.tf21 import TF_VERSION, arrays, check
+from cortex_tools.tf21.compare import Comparison, compare
+
+
+class TierFailure(Exception):
+    """The tier could not run the model: a headline and TensorFlow's own words."""
+
+    def __init__(self, headline: str, details: list[str]) -> None:
+        super().__init__(headline)
+        self.headline, self.details = headline, details
+
+
+class Tier(Protocol):
+    name: str
+
+    def outputs(self, job: Job, signature: Signature) -> list[dict[str, np.ndarray]]:
+        """Each run's outputs by signature name; TierFailure if the model does not run."""
+
+
+@dataclass
+class Verdict:
+    tier: str
+    comparison: Comparison | None = None
+    failure: TierFailure | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None and self.comparison is not None and self.comparison.ok
+
+
+class LocalTier:
+    def __init__(self) -> None:
+        import tensorflow as tf
+
+        self.name = f"local TensorFlow {tf.__version__} (tf_session)"
+
+    def outputs(self, job: Job, signature: Signature) -> list[dict[str, np.ndarray]]:
+        failed = job.local_error or job.item_error
+        if failed:
+            raise TierFailure(f"tf_session cannot load or run it: {failed}", [])
+        return [_by_name(arrays.load(job.folder / f"local_{index}.npz"), signature)
+                for index in range(len(job.runs))]
+
+
+class CApiTier:
+    name = f"TensorFlow {TF_VERSION} (C API)"
+
+    def __init__(self, prepared: check.Setup) -> None:
+        self.prepared = prepared
+
+    def outputs(self, job: Job, signature: Signature) -> list[dict[str, np.ndarray]]:
+        outcome = check.verdict("it", job.folder, self.prepared, job.local_error)
+        files = [job.folder / f"tf21_{index}.npz" for index in range(len(job.runs))]
+        if not all(f.is_file() for f in files):
+            headline = outcome.line.removeprefix("it: ")
+            raise TierFailure(headline, outcome.details)
+        return [_by_name(arrays.load(f), signature) for f in files]
+
+
+def tiers(prepared: check.Setup) -> list[Tier]:
+    return [LocalTier(), CApiTier(prepared)]
+
+
+def verify(job: Job, signature: Signature, expected: list[dict[str, np.ndarray]],
+           tiers_: list[Tier]) -> list[Verdict]:
+    verdicts = []
+    for tier in tiers_:
+        verdict = Verdict(tier.name)
+        try:
+            produced = tier.outputs(job, signature)
+        except TierFailure as e:
+            verdict.failure = e
+        else:
+            verdict.comparison = Comparison()
+            for want, got in zip(expected, produced, strict=True):
+                verdict.comparison.add(compare(want, got, (f"in {tier.name}",
+                                                           "in the source model")))
+        verdicts.append(verdict)
+    return verdicts
+
+
+def _by_name(values: dict[str, np.ndarray], signature: Signature) -> dict[str, np.ndarray]:
+    names = {tensor: name for name, tensor in signature.tensor_names("outputs").items()}
+    return {names[tensor]: value for tensor, value in values.items() if tensor in names}
+
