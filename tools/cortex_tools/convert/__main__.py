@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def convert(args: argparse.Namespace) -> list[str]:
     from cortex_tools.convert import feed, ops, saved_model, verify
+    from cortex_tools.image_stack import stack
     from cortex_tools.tf21 import check, load
     from cortex_tools.tf21.wheel import SetupError
 
@@ -72,11 +73,15 @@ def convert(args: argparse.Namespace) -> list[str]:
                            config=args.config)
         job.how = job.how.replace(staged, args.dest)  # the name the user will know it by
         expected = [_source_outputs(source, run) for run in job.runs]
-        verdicts = verify.verify(job, signature, expected, verify.tiers(prepared))
+        verdicts = verify.verify(job, signature, expected, verify.tiers(prepared, staged))
         if not all(verdict.ok for verdict in verdicts):
             raise report.failed_verification(source, job.how, verdicts)
-    return report.success(args.dest, source, signature, stripped, how=job.how,
-                          verdicts=verdicts)
+    lines = report.success(args.dest, source, signature, stripped, how=job.how,
+                           verdicts=verdicts)
+    if not stack.is_ready():
+        lines.insert(-1, "  image stack: not set up here, so not checked on it "
+                         "(make image-stack sets it up)")
+    return lines
 
 
 def read(kind: detect.Kind, args: argparse.Namespace):

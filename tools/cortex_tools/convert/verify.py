@@ -7,22 +7,30 @@ on the same feed (tf21.compare: float32 within 1e-5 of max(1, |value|)). Tiers n
 - LocalTier: the local TensorFlow, the model loaded by the project's tf_session.py (the
   child process of feed.py did it: local_N.npz);
 - CApiTier: TensorFlow 2.1.0, the real wheel driven through its C API, loaded as the
-  image's tf.compat.v1 loader loads it (cortex_tools.tf21, as make check runs it).
+  image's tf.compat.v1 loader loads it (cortex_tools.tf21, as make check runs it);
+- ImageStackTier, when .venv-image is set up: the image's own Python 3.6, TensorFlow 2.1.0
+  and numpy 1.18.4, the model loaded and run by the project's tf_session.py there
+  (image_stack/py36/model_outputs.py), as predictor.py will on Cortex.
 
-Another tier (for instance tf_session itself in a Python 3.6 + TensorFlow 2.1.0 virtualenv)
-is a class with a `name` and `outputs(job, signature)` added to `tiers()`: whatever it
-returns is compared with the source and reported like the others.
+Another tier is a class with a `name` and `outputs(job, signature)` added to `tiers()`:
+whatever it returns is compared with the source and reported like the others.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from cortex_tools.convert.feed import Job
 from cortex_tools.convert.saved_model import Signature
+from cortex_tools.image_stack import stack
 from cortex_tools.tf21 import TF_VERSION, arrays, check
 from cortex_tools.tf21.compare import Comparison, compare
 
@@ -82,8 +90,48 @@ class CApiTier:
         return [_by_name(arrays.load(f), signature) for f in files]
 
 
-def tiers(prepared: check.Setup) -> list[Tier]:
-    return [LocalTier(), CApiTier(prepared)]
+class ImageStackTier:
+    TIMEOUT_S = 600
+
+    def __init__(self, model: str) -> None:
+        self.model = str(Path(model).resolve())
+        self.name = f"image stack (Python {stack.ready_version()}, TensorFlow {TF_VERSION})"
+
+    def outputs(self, job: Job, signature: Signature) -> list[dict[str, np.ndarray]]:
+        tensors = signature.tensor_names("inputs") | signature.tensor_names("outputs")
+        with tempfile.TemporaryDirectory(prefix="convert-image-") as tmp:
+            folder = Path(tmp)
+            runs = []
+            for index, run in enumerate(job.runs):
+                feed = folder / f"feed_{index}.npz"
+                arrays.save(feed, {tensors[name]: value for name, value in run.feed.items()})
+                runs.append({"feed": str(feed), "out": str(folder / f"out_{index}.npz"),
+                             "fetch": [tensors[name] for name in run.fetch]})
+            request = folder / "job.json"
+            request.write_text(json.dumps({"project": str(stack.TEMPLATE_ROOT),
+                                           "model": self.model,
+                                           "runs": runs}))
+            try:
+                done = subprocess.run(
+                    [str(stack.python()), str(stack.PY36_DIR / "model_outputs.py"),
+                     str(request)], capture_output=True, text=True, timeout=self.TIMEOUT_S,
+                    env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+            except subprocess.TimeoutExpired:
+                raise TierFailure(f"no answer within {self.TIMEOUT_S} s", []) from None
+            if (folder / "error.json").is_file():
+                error = json.loads((folder / "error.json").read_text())["error"]
+                raise TierFailure(f"tf_session cannot load or run it: {error}", [])
+            if done.returncode != 0:
+                tail = [line for line in done.stderr.splitlines() if line.strip()][-1:]
+                raise TierFailure(f"the process ended with exit status {done.returncode}",
+                                  tail)
+            return [_by_name(arrays.load(run["out"]), signature) for run in runs]
+
+
+def tiers(prepared: check.Setup, model: str) -> list[Tier]:
+    """The tiers that check `model` here: the image stack's only where it is set up."""
+    found: list[Tier] = [LocalTier(), CApiTier(prepared)]
+    return found + [ImageStackTier(model)] if stack.is_ready() else found
 
 
 def verify(job: Job, signature: Signature, expected: list[dict[str, np.ndarray]],
