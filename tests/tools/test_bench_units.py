@@ -149,6 +149,18 @@ def test_batching_targets_hold_miss_or_are_not_measured():
     assert found[1]["measured"].startswith("2.00x (200 vs 100 req/s")
     assert [t["holds"] for t in analysis.batching_targets({"user": None, "heavy": heavy})] == [
         None, False, None]
+    # Below the bound (2.57x) but above 0.8 of it (2.06x): the target holds.
+    between = {**heavy, "served": [batching_row(64, 100, 230)]}
+    assert analysis.batching_targets({"user": None, "heavy": between})[1]["holds"] is True
+    # The model's CPU, where measured, stands for m and cost(B) (c is the server's CPU):
+    # 900 / (900 - 400 + 1200 / 8) = 1.38x, target 1.11x; 1.20x served holds.
+    cpu = {**heavy, "served": [batching_row(64, 100, 120)], "inprocess": {
+        **heavy_ceiling, "batch_cost": {**heavy_ceiling["batch_cost"], "cpu_us_1": 400.0,
+                                        "cpu_us_batch": 1200.0}}}
+    target = analysis.batching_targets({"user": None, "heavy": cpu})[1]
+    assert target["holds"] is True
+    assert "bound 1.38x, target 1.11x (c 900 µs, m 400 µs CPU, cost(8) 1200 µs CPU)" in \
+        target["measured"]
     slow = {"served": [batching_row(1, 100, 100, 0.3)], "inprocess": ceiling}
     assert analysis.batching_targets({"user": slow, "heavy": None})[2]["holds"] is False
     # Without the model's own cost there is no bound to judge by: not measured, and said.
