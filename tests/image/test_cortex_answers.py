@@ -1,11 +1,11 @@
 """The README's table of requests answered otherwise than on Cortex ("What still differs
 from a cluster"): each row's right column must be what the image's stack answers.
 
-The project's first API is served by tests/image/cortex_serve.py: the project's predictor
-behind the image's own uvicorn 0.11.5, FastAPI 0.54.1 and Starlette 0.13.2, as Cortex
-0.17's serve.py serves it. Each row's request is sent for real (curl for the form, a raw
-socket for malformed HTTP) and what comes back is written in the table's own words
-("500, plain text"), then compared with the README's cell.
+The project's first API is served by tools/cortex_tools/image_stack/py36/cortex_serve.py:
+the project's predictor behind the image's own uvicorn 0.11.5, FastAPI 0.54.1 and
+Starlette 0.13.2, as Cortex 0.17's serve.py serves it. Each row's request is sent for real
+(curl for the form, a raw socket for malformed HTTP) and what comes back is written in the
+table's own words ("500, plain text"), then compared with the README's cell.
 """
 
 import json
@@ -45,9 +45,10 @@ ROWS = readme_rows()
 def server():
     from tests.template.conftest import SPECS
 
+    stand_in = ROOT / "tools" / "cortex_tools" / "image_stack" / "py36" / "cortex_serve.py"
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "image" / "cortex_serve.py"), SPECS[0].name,
-         str(LIMIT_CONCURRENCY)], stdout=subprocess.PIPE, universal_newlines=True)
+        [sys.executable, str(stand_in), SPECS[0].name, str(LIMIT_CONCURRENCY)],
+        stdout=subprocess.PIPE, universal_newlines=True)
     try:
         line = process.stdout.readline()
         found = re.match(r"serving on (\d+)", line)

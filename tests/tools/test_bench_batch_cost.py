@@ -1,15 +1,17 @@
-"""bench.batching.batch_cost and bench.inprocess.model_use on real models
+"""bench.batching.batch_cost, bench.inprocess.own_cost and model_use on real models
 (tests.machinery.models): the sample's own example timed alone and 8 at once, and None for
 a predictor that drives model.run itself, since nothing of such a predictor batches; how
 each kind of predictor reaches its model."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
 from cortex_tools.bench.batching import batch_cost
-from cortex_tools.bench.inprocess import model_use
+from cortex_tools.bench.inprocess import model_use, own_cost
 from tests.machinery import models
 from tests.machinery.two_inputs import PythonPredictor, payloads
 
@@ -103,3 +105,26 @@ def test_none_for_a_predictor_that_calls_model_run_itself(tmp_path):
     sample = payloads(1)[0]
     assert batch_cost(predictor.model, lambda: predictor.predict(sample), 8, repeats=3) is None
     assert "_run_examples" not in vars(predictor.model)
+
+
+class SpinsFirst(PythonPredictor):
+    """3 ms of its own work before Model.predict: the template's part, made known."""
+
+    def predict(self, payload):
+        deadline = time.perf_counter() + 0.003
+        while time.perf_counter() < deadline:
+            pass
+        return super().predict(payload)
+
+
+def test_predicts_own_cost_over_the_bare_run_of_its_example(tmp_path):
+    written = models.saved_model(tmp_path / "model")
+    predictor = SpinsFirst({"model": written.location, "session_strategy": "once_per_thread"})
+    sample = payloads(1)[0]
+    cost = own_cost(predictor.model, lambda: predictor.predict(sample), repeats=3)
+    assert cost["us_run"] > 0  # the model's run, fed the sample's example
+    assert 3000 <= cost["us_own"] < cost["us_predict"], cost  # the spin is predict's own
+    assert cost["us_run"] < 3000 < cost["us_predict"], cost
+    assert "_run_examples" not in vars(predictor.model)
+    runs_itself = RunsItself({"model": written.location, "session_strategy": "per_request"})
+    assert own_cost(runs_itself.model, lambda: runs_itself.predict(sample), 3) is None

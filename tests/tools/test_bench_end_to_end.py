@@ -52,11 +52,29 @@ def test_the_quick_plan_answers_for_the_projects_api(tmp_path):
         assert [r["connections"] for r in rows] == [1, 64]
         assert all(rows[-1][side]["mean_batch"] > 1 for side in ("on", "wait"))  # 64 on 8 threads
     assert_image_stack_figures(summary, (out / "report.md").read_text())
+    assert_floors(summary, (out / "report.md").read_text())
     assert done.stdout.rstrip().splitlines()[-1] == f"report: {out / 'report.md'}"
     # The image stack's figures come on top: a process of its own, TensorFlow 2.1's import.
     image_s = summary["image_stack"].get("seconds", 0)
     assert image_s < IMAGE_LIMIT_S, f"the image stack's figures took {image_s:.0f} s"
     assert elapsed - image_s < QUICK_LIMIT_S, f"the quick plan took {elapsed - image_s:.0f} s"
+
+
+def assert_floors(summary: dict, report: str) -> None:
+    """The no-op floors: the runtime and the Cortex-like serve.py (image stack) both served
+    the no-op without errors, and the factor between them is stated beside the
+    recommendation (or, without the image stack, one line says it was not measured)."""
+    floors = summary["floors"]
+    screen = report.split("## Targets", 1)[0]
+    if not stack.is_ready():
+        assert floors == {"missing": stack.missing_line()}
+        assert "how much faster than Cortex's serve.py was not measured" in screen
+        return
+    for side in ("runtime", "cortex"):
+        assert floors[side]["errors"] == 0 and floors[side]["rps"] > 0, floors
+    assert floors["factor"] == round(floors["runtime"]["rps"] / floors["cortex"]["rps"], 2)
+    assert f"**the runtime serves {floors['factor']:g}x as fast as a replica would**" in screen
+    assert "## No-op floors" in report
 
 
 def assert_image_stack_figures(summary: dict, report: str) -> None:
@@ -73,6 +91,8 @@ def assert_image_stack_figures(summary: dict, report: str) -> None:
     assert all(r["us_per_call"] > 0 for r in image["rate"].values())
     assert image["batch_cost"]["size"] == 8 and image["batch_cost"]["us_1"] > 0
     assert set(image["strategy_cost"]["ns"]) == set(summary["inprocess"]["strategy_cost"]["ns"])
+    own = image["own_cost"]
+    assert 0 < own["us_run"] < own["us_predict"], own  # predict runs it, and more
     section = report.split("## In-process on both stacks", 1)[1].split("\n## ", 1)[0]
     machine = summary["machine"]
     assert (f"| figure | local stack (Python {machine['python']}, TensorFlow "
@@ -80,7 +100,8 @@ def assert_image_stack_figures(summary: dict, report: str) -> None:
             "2.1.0, numpy 1.18.4) |") in section
     for label in ("predict(sample.json), 1 thread: µs per call",
                   "one sess.run of the sample's example: µs", "one sess.run of 8 of them",
-                  "`per_request` cost per call", "`once_per_thread` cost per call"):
+                  "`per_request` cost per call", "`once_per_thread` cost per call",
+                  "predict() minus the bare sess.run of its example"):
         row = next(line for line in section.splitlines() if line.startswith(f"| {label}"))
         assert "–" not in row, row  # both stacks measured it
     assert f"- On the image stack (Python {image['python']}" in report

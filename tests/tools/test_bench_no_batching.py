@@ -18,7 +18,7 @@ import shutil
 
 import pytest
 
-from cortex_tools.bench import batching, heavy_model, run, soak, sweep
+from cortex_tools.bench import batching, floors, heavy_model, run, soak, sweep
 from tests.tools import sampler
 from tests.tools.test_bench_report import FIXTURES, assert_report, sections
 
@@ -30,7 +30,7 @@ WHY = ("predict drives the session itself through model.run_with_defaults, not "
 def served_from_the_recording(monkeypatch) -> dict[str, list]:
     """The served sections, answered from the recorded run; what each was asked."""
     recorded = json.loads((FIXTURES / "summary_quick.json").read_text())
-    asked: dict[str, list] = {"sweep": [], "batching": [], "soak": []}
+    asked: dict[str, list] = {"sweep": [], "batching": [], "soak": [], "floors": []}
 
     def sweep_run(copy, plan, *, connections, strategies, batching, body_file, say):
         asked["sweep"].append({"strategies": strategies, "batching": batching})
@@ -53,7 +53,12 @@ def served_from_the_recording(monkeypatch) -> dict[str, list]:
         return ({**recorded["soak"], "setting_key": best.key},
                 {**recorded["overload"], "setting_key": best.key})
 
+    def floors_measure(plan, folder, *, connections, body_file, say):
+        asked["floors"].append(connections)  # a no-op predictor's: the same for any API
+        return recorded["floors"]
+
     monkeypatch.setattr(sweep, "run", sweep_run)
+    monkeypatch.setattr(floors, "measure", floors_measure)
     monkeypatch.setattr(batching, "section", batching_section)
     monkeypatch.setattr(soak, "run", soak_run)
     return asked
@@ -85,10 +90,13 @@ def test_the_quick_plan_on_a_sampler_that_drives_the_session_itself(
 
     summary = json.loads((out / "summary.json").read_text())
     assert summary["inprocess"]["model_use"] == "run_with_defaults"
-    assert [t.get("applies", True) for t in summary["targets"]] == [False, True, False]
+    # The template's own cost (3 targets: measured or not, they apply), then batching's.
+    assert [t.get("applies", True) for t in summary["targets"]] == [
+        True, True, True, False, True, False]
     asked = served_from_the_recording
     assert asked["sweep"] == [{"strategies": ("per_request", "once_per_thread"),
                                "batching": False}]
     assert asked["batching"] == ["dense-2048x3"]  # the dense model only, not the sampler
+    assert asked["floors"] == [summary["connections"]]
     assert summary["batching"]["user"] is None and summary["api"]["batch"] is None
     assert "server_side_batching" not in summary["recommendation"]["entry"]

@@ -68,6 +68,11 @@ def test_the_report_of_a_recorded_run():
     assert "## Key figures" in screen and "## Sweep" not in screen
     assert len(screen.splitlines()) < 40  # one screen
     assert "0.4 µs" in screen and "2 orders of magnitude" in screen
+    targets = sections(text)["## Targets"]
+    verdicts = [row.rsplit("|", 2)[-2].strip() for row in targets.strip().splitlines()[2:]]
+    assert verdicts == [{True: "PASS", False: "**MISS**"}[t["holds"]]
+                        for t in summary["targets"]]
+    assert "PASS" in verdicts and "**MISS**" in verdicts
 
 
 def test_rewrite_writes_the_report_again_from_summary_json(tmp_path, capsys):
@@ -75,6 +80,40 @@ def test_rewrite_writes_the_report_again_from_summary_json(tmp_path, capsys):
     assert main(["--rewrite", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "report.md").read_text() == report.render(recorded())
     assert capsys.readouterr().out.rstrip().endswith(f"report: {tmp_path / 'report.md'}")
+
+
+def test_the_recommendation_states_how_much_faster_the_runtime_serves():
+    summary = recorded()
+    floors, best = summary["floors"], next(r for r in summary["sweep"]
+                                          if r["key"] == summary["pick"]["key"])
+    screen = sections(report.render(summary))["## What to set"]
+    assert (f"the runtime answers {floors['runtime']['rps']:.0f} req/s and a Cortex "
+            f"0.17.1-like serve.py on the image stack {floors['cortex']['rps']:.0f} req/s") \
+        in screen
+    assert f"**the runtime serves {floors['factor']:g}x as fast as a replica would**" in screen
+    # serve.py's extra time per request added to this setting's own
+    extra = 1 / floors["cortex"]["rps"] - 1 / floors["runtime"]["rps"]
+    assert f"about {1 / (1 / best['rps'] + extra):.0f} req/s on a replica" in screen
+    assert f"adds about {extra * 1e6:.0f} µs to each request" in screen
+    assert report.replica_estimate(1000, 4000, 1000) == pytest.approx(1 / (1 / 1000 + 3 / 4000))
+
+
+def test_an_older_summary_renders_again(tmp_path):
+    """--rewrite of a summary from before the image stack, the template's own cost and
+    the no-op floors: every section, the missing figures said to be missing."""
+    (tmp_path / "summary.json").write_text(
+        (FIXTURES / "summary_before_floors.json").read_text())
+    assert main(["--rewrite", "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "report.md").read_text()
+    assert_report(text)
+    assert "how much faster than Cortex's serve.py was not measured (this summary is from " \
+           "before the bench measured them)" in text
+    assert "## No-op floors" not in text
+    targets = sections(text)["## Targets"]
+    assert "| predict() minus the bare sess.run of its example, median, 1 thread (local " \
+           "stack: the image stack was not measured): <= 50 µs | not measured | not " \
+           "measured |" in targets
+    assert "bound " in targets and " µs CPU" not in targets  # from the wall times it has
 
 
 def test_a_predictor_that_drives_tensorflow_itself():
@@ -91,7 +130,8 @@ def test_a_predictor_that_drives_tensorflow_itself():
     assert_report(text)
     assert "drives its model itself" in text
     assert "## Batching: your API" not in text
-    assert [t["holds"] for t in summary["targets"]][::2] == [None, None]
+    batching = summary["targets"][3:]  # after the 3 of the template's own cost
+    assert [t["holds"] for t in batching][::2] == [None, None]
     assert sections(text)["## Targets"].count(
         "| the predictor holds no tf_session.Model (it drives TensorFlow itself), so "
         "tf_session's server_side_batching never sees its requests | does not apply |") == 2
@@ -120,7 +160,7 @@ def test_a_predictor_that_drives_the_session_of_its_model_itself(use, words):
     assert "## Batching: your API" not in text
     targets = sections(text)["## Targets"]
     assert targets.count(f"| {words}, so no request joins a batch | does not apply |") == 2
-    assert "not measured" not in targets and "misses" in targets  # the dense model's
+    assert "not measured" not in targets and "**MISS**" in targets  # the dense model's
     assert f"- Batching does not apply to your API: {words}" in text
     assert (f"- server_side_batching is set but batches nothing ({words}, so no request "
             "joins a batch): remove it") in text

@@ -8,6 +8,8 @@ bound (run.py says how to run it). One module per job:
 - ``inprocess``: predict(sample) in a loop; strategy cost per call.
 - ``sweep``, ``batching``, ``soak`` (and overload): the served sections.
 - ``heavy_model``: a dense model generated at bench time, as a project of its own.
+- ``floors``: a no-op predictor served by the runtime and by a Cortex-like serve.py.
+- ``amdahl``: what batching can give at all.
 - ``analysis``: the pick, the recommendation, the targets.   ``report``: report.md.
 - ``run``: the command line, the sections in order, what the machine is.
 """

@@ -25,6 +25,7 @@ from cortex_tools import project
 from cortex_tools.bench.timing import (  # noqa: F401 (re-exported: the bench's names)
     SeedPageFlag,
     noop,
+    own_cost,
     rates,
     strategy_cost,
     tf_session_model,
@@ -57,6 +58,7 @@ def measure(spec: ApiSpec, sample: Any, *, threads: tuple[int, ...], seconds: fl
         with ThreadPoolExecutor(1) as thread:  # not the main thread, as Cortex's pool
             found["strategy_cost"] = thread.submit(
                 strategy_cost, model, found["strategies"], cost_repeats).result()
+            found["own_cost"] = thread.submit(own_cost, model, call, cost_repeats).result()
     return found
 
 

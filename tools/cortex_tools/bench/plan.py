@@ -41,6 +41,6 @@ FULL = Plan(name="full", threads=(1, 2, 4, 8), workers=(1, 2), batch_from=4, con
 
 # Quick: 2 sweep rows (batching has its own section), 8 servers in all.
 QUICK = Plan(name="quick", threads=(4,), workers=(1,), batch_from=99, connections=32,
-             warmup_s=1, run_s=1, runs=2, batch_connections=(1, 64), batch_threads=8,
+             warmup_s=1, run_s=1, runs=1, batch_connections=(1, 64), batch_threads=8,
              soak_s=4, soak_chunks=2, soak_connections=16, overload_s=2,
-             inprocess_threads=(1, 4), inprocess_s=1.0, cost_repeats=5)
+             inprocess_threads=(1, 4), inprocess_s=0.6, cost_repeats=5)

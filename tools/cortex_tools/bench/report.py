@@ -52,7 +52,7 @@ def summary_screen(s: dict[str, Any]) -> list[str]:
     return [f"# make bench: API `{api['name']}` of {api['config']}",
             f"{s['plan']} plan, {s['started_at']}, {s['duration_s']:.0f} s, {m['cores']} cores "
             f"({m['cpu_model']}); `{s['command']}`",
-            "## What to set", found + ".",
+            "## What to set", found + ".", floors_line(s, best["rps"]),
             "Paste into the API's entry in its config (merging with the keys it has):",
             f"```yaml\n{s['recommendation']['line']}\n```",
             *(["\n".join(f"- {n}." for n in notes)] if (notes := s["recommendation"]["notes"])
@@ -61,10 +61,36 @@ def summary_screen(s: dict[str, Any]) -> list[str]:
             "## Key figures", "\n".join(key_figures(s))]
 
 
+def floors_line(s: dict[str, Any], best_rps: float) -> str:
+    """What the served figures are: the project's runtime's, against what Cortex's
+    serve.py does per request, measured here from the two no-op floors."""
+    floors = s.get("floors")
+    head = "These req/s are the project's runtime's, an upper bound for a replica"
+    if floors is None or not floors.get("factor"):
+        why = ("this summary is from before the bench measured them" if floors is None else
+               floors.get("missing") or "the Cortex-like server answered nothing")
+        return f"{head}: how much faster than Cortex's serve.py was not measured ({why})."
+    f, here, there = floors["factor"], floors["runtime"]["rps"], floors["cortex"]["rps"]
+    extra_us = 1e6 / there - 1e6 / here  # what serve.py adds to a request's time
+    return (f"{head}: serving a predictor that does nothing, the runtime answers {here:.0f} "
+            f"req/s and a Cortex 0.17.1-like serve.py on the image stack {there:.0f} req/s "
+            f"({floors['threads']} threads, {floors['connections']} connections): **the "
+            f"runtime serves {f:g}x as fast as a replica would**. serve.py adds about "
+            f"{extra_us:.0f} µs to each request: this setting would serve about "
+            f"{replica_estimate(best_rps, here, there):.0f} req/s on a replica (an estimate; "
+            "the settings compare among themselves alike).")
+
+
+def replica_estimate(rps: float, runtime_floor: float, cortex_floor: float) -> float:
+    """A setting's req/s with serve.py's extra time per request (the difference of the
+    no-op floors' times per request) added to its own."""
+    return 1 / (1 / rps + 1 / cortex_floor - 1 / runtime_floor)
+
+
 def verdict(target: dict[str, Any]) -> str:
     if not target.get("applies", True):
         return "does not apply"
-    return {True: "holds", False: "**misses**", None: "not measured"}[target["holds"]]
+    return {True: "PASS", False: "**MISS**", None: "not measured"}[target["holds"]]
 
 
 def key_figures(s: dict[str, Any]) -> list[str]:
@@ -136,7 +162,7 @@ def tables(s: dict[str, Any]) -> list[str]:
                    f"{r['server_cpu_us']:.0f}", f"{r['wrk_cpu_us']:.0f}",
                    ", ".join(f"{x:.0f}" for x in r["runs_rps"])] for r in s["sweep"]]),
            "Your API's entry with the recommendation applied:",
-           f"```yaml\n{s['recommendation']['entry']}\n```"]
+           f"```yaml\n{s['recommendation']['entry']}\n```", *floors_table(s)]
     for key, title in (("user", f"your API ({s['api']['name']})"),
                        ("heavy", "a generated dense model (16 -> 3 x 2048 -> 4, float32)")):
         if part := s["batching"].get(key):
@@ -166,6 +192,23 @@ def tables(s: dict[str, Any]) -> list[str]:
             f"Overload: statuses {o['statuses']}, socket errors {o['socket_errors'] or 'none'}, "
             f"p50 {o['p50_ms']:.1f} ms.", how(s)]
     return out
+
+
+def floors_table(s: dict[str, Any]) -> list[str]:
+    floors = s.get("floors")
+    if not floors or "runtime" not in floors:
+        return []
+    names = {"runtime": "the project's runtime (`python -m cortex_tools.runtime`, local stack)",
+             "cortex": "Cortex 0.17.1-like serve.py (image stack: FastAPI 0.54.1, two "
+                       "middlewares, predict on a pool of threads_per_worker)"}
+    return [f"## No-op floors ({floors['threads']} threads, 1 worker, "
+            f"{floors['connections']} connections; a predictor that does nothing)",
+            table(["server", "req/s", "p50 ms", "p99 ms", "errors", "server CPU µs/req"],
+                  [[names[k], f"{r['rps']:.0f}", f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.1f}",
+                    r["errors"], f"{r['server_cpu_us']:.0f}"]
+                   for k, r in ((k, floors[k]) for k in ("runtime", "cortex"))]),
+            f"The runtime serves {floors['factor']:g}x as fast: what a request costs outside "
+            "predict() on a replica is that much more than here."]
 
 
 def stack_labels(s: dict[str, Any]) -> tuple[str, str]:
@@ -213,6 +256,12 @@ def both_stacks(s: dict[str, Any]) -> list[str]:
                  [f"one sess.run of {size} of them: µs (x one)",
                   f"{mine['us_batch']:.0f} ({mine['ratio']}x)" if mine else "–",
                   f"{theirs['us_batch']:.0f} ({theirs['ratio']}x)"]]
+    if own := image.get("own_cost"):
+        here = local.get("own_cost")
+        rows += [["predict() minus the bare sess.run of its example: µs (predict / sess.run)",
+                  f"{here['us_own']:.1f} ({here['us_predict']:.0f} / {here['us_run']:.0f})"
+                  if here else "–",
+                  f"{own['us_own']:.1f} ({own['us_predict']:.0f} / {own['us_run']:.0f})"]]
     if image.get("strategy_cost"):
         here = (local.get("strategy_cost") or {}).get("ns", {})
         rows += [[f"`{variant}` cost per call", us(here[variant]) if variant in here else "–",

@@ -27,7 +27,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from cortex_tools.bench import analysis, batching, heavy_model, inprocess, report, soak, sweep, wrk
+from cortex_tools.bench import (
+    analysis,
+    batching,
+    floors,
+    heavy_model,
+    inprocess,
+    report,
+    soak,
+    sweep,
+    wrk,
+)
 from cortex_tools.bench.plan import FULL, QUICK, Plan
 from cortex_tools.bench.served_copy import ServedCopy
 from cortex_tools.bench.server import ServerError
@@ -121,6 +131,10 @@ def measure(spec: ApiSpec, sample: Any, plan: Plan, *, connections: int | None,
         copy, plan, connections=found["connections"], batching=batches, say=say,
         strategies=tuple(inproc.get("strategies") or [None]), body_file=body_file)
     best = analysis.setting_of(analysis.row_named(rows, analysis.pick(rows, p99_ms)["key"]))
+    say("2/5 the no-op floors: the project's runtime against a Cortex-like serve.py (image "
+        "stack), a predictor that does nothing")
+    found["floors"] = floors.measure(plan, tmp / "noop", connections=found["connections"],
+                                     body_file=body_file, say=say)
 
     if batches:
         say("3/5 batching off and on: your API, then a generated dense model")

@@ -38,6 +38,8 @@ class ServerError(Exception):
 
 
 class Server:
+    ready_line = READY  # the line that says it serves; its "url" group, or "port"
+
     def __init__(self, config: Path, api: str, label: str) -> None:
         self.label = label
         self.command = [sys.executable, "-m", "cortex_tools.runtime", "--config", str(config),
@@ -48,11 +50,12 @@ class Server:
         self._ready = threading.Event()
         self.proc: subprocess.Popen[str] | None = None
         self._terminated = False
+        self.env: dict[str, str] = {}
 
     def launch(self) -> None:
         self.proc = subprocess.Popen(
-            self.command, env={**os.environ, **CHILD_ENV}, text=True, start_new_session=True,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            self.command, env={**os.environ, **CHILD_ENV, **self.env}, text=True,
+            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True).start()
 
     def _read(self, output: Any) -> None:
@@ -61,8 +64,9 @@ class Server:
             self.tail.append(line)
             if BATCHED.search(line):
                 self.batch_lines.append(line)
-            if self.url is None and (match := READY.match(line)):
-                self.url = match["url"]
+            if self.url is None and (match := self.ready_line.match(line)):
+                groups = match.groupdict()
+                self.url = groups.get("url") or f"http://127.0.0.1:{groups['port']}/"
                 self._ready.set()
         self._ready.set()  # it exited: stop waiting
 

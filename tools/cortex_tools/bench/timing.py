@@ -8,6 +8,8 @@ code on its own Python 3.6 and TensorFlow 2.1.0 (image_stack/py36/figures.py loa
   ``graph.as_default()`` alone and the seed page's enter-once flag; timeit loops on the
   calling thread (call it on a non-main one, as Cortex's predict pool), median of repeats.
 - batch_cost: one sess.run of the sample's example against one of `size` of them.
+- own_cost: predict(sample) against the bare sess.run of its example (the same fetches and
+  feed, straight to the session): what the template adds to the model's run.
 """
 import os
 import statistics
@@ -121,25 +123,70 @@ def strategy_cost(model, strategies, repeats):
             "bare_call_ns": round(ns["none"], 1), "repeats": repeats}
 
 
+def _example_of(model, call):
+    """The sample's example as predict hands it to tf_session's _run_examples (None when
+    predict does not go through Model.predict)."""
+    run, seen = model._run_examples, []
+    model._run_examples = lambda examples: seen.append(examples[0]) or run(examples)
+    try:
+        call()  # the sample's example, as predictor.py's to_inputs makes it
+    finally:
+        del model._run_examples
+    return seen[0] if seen else None
+
+
+def own_cost(model, call, repeats):
+    """µs of predict(sample) and of the bare sess.run of its example (tf_session's own
+    fetches and feed, by tensor name, straight to model.sess.run), paired within each
+    repeat, medians: their difference is the template's own cost per request. None when
+    predict does not go through Model.predict."""
+    example = _example_of(model, call)
+    if example is None or not hasattr(model, "_fetches"):
+        return None
+    feed = {model._tensor_name(name): value[None] for name, value in example.items()}
+    fetches, sess = model._fetches, model.sess
+
+    def bare():
+        return sess.run(fetches, feed)
+
+    timers = (timeit.Timer(call), timeit.Timer(bare))
+    loops = max(int(0.02 / max(timers[0].timeit(20) / 20, 1e-9)), 5)  # ~20 ms per timing
+    timers[1].timeit(20)
+    times = [tuple(t.timeit(loops) / loops * 1e6 for t in timers) for _ in range(repeats)]
+    us_predict = statistics.median(t[0] for t in times)
+    us_run = statistics.median(t[1] for t in times)
+    return {"us_predict": round(us_predict, 1), "us_run": round(us_run, 1),
+            "us_own": round(statistics.median(t[0] - t[1] for t in times), 1)}
+
+
 def batch_cost(model, call, size, repeats):
     """µs of the model's sess.run for one example of the sample and for `size` of them,
     paired within each repeat (medians): their ratio bounds what batching can give, since
     `size` callers' examples in one batch then cost `ratio` times one's. None when predict
     does not go through Model.predict (it drives the session itself: run_with_defaults,
     model.run): then nothing batches."""
-    run, seen = model._run_examples, []  # tf_session's own: stacks, runs, splits
-    model._run_examples = lambda examples: seen.append(examples[0]) or run(examples)
-    try:
-        call()  # the sample's example, as predictor.py's to_inputs makes it
-    finally:
-        del model._run_examples
-    if not seen:
+    run = model._run_examples  # tf_session's own: stacks, runs, splits
+    example = _example_of(model, call)
+    if example is None:
         return None
-    one, many = (timeit.Timer(lambda n=n: run([seen[0]] * n)) for n in (1, size))
+    one, many = (timeit.Timer(lambda n=n: run([example] * n)) for n in (1, size))
     loops = max(int(0.02 / max(one.timeit(20) / 20, 1e-9)), 5)  # ~20 ms per timing
     many.timeit(20)
-    times = [(one.timeit(loops) / loops, many.timeit(loops) / loops) for _ in range(repeats)]
-    us_one = statistics.median(t[0] for t in times) * 1e6
-    us_many = statistics.median(t[1] for t in times) * 1e6
-    return {"size": size, "us_1": round(us_one, 1), "us_batch": round(us_many, 1),
-            "ratio": round(us_many / us_one, 2)}
+    times = [_timed(one, loops) + _timed(many, loops) for _ in range(repeats)]
+
+    def median_us(index):
+        return round(statistics.median(t[index] for t in times) * 1e6, 1)
+
+    us_one, us_many = median_us(0), median_us(2)
+    # CPU as well as wall time: the Amdahl bound sets the model's CPU against the
+    # server's CPU per request (TensorFlow's own threads count, as they do there).
+    return {"size": size, "us_1": us_one, "us_batch": us_many,
+            "ratio": round(us_many / us_one, 2), "cpu_us_1": median_us(1),
+            "cpu_us_batch": median_us(3)}
+
+
+def _timed(timer, loops):
+    """(wall s, process CPU s) per call of timer's statement, over `loops` calls."""
+    cpu = time.process_time()
+    wall = timer.timeit(loops)
+    return wall / loops, (time.process_time() - cpu) / loops

@@ -6,7 +6,8 @@ own timing code (cortex_tools/bench/timing.py, which runs on both stacks).
 JOB: {"spec": {...}, "sample": ..., "threads": [1, ...], "seconds": S, "repeats": R,
 "batch_size": N}. The predictor is built as the image builds it; OUT gets predict's rate
 at each thread count, and when the predictor holds a tf_session.Model, each strategy's
-cost per call and the cost of one sess.run of the sample's example against N of them.
+cost per call, the cost of one sess.run of the sample's example against N of them, and
+predict's own cost over the bare sess.run of its example.
 """
 import json
 import platform
@@ -45,6 +46,8 @@ def measure(job):
                     timing.strategy_cost, model, strategies, job["repeats"]).result()
                 found["batch_cost"] = thread.submit(
                     timing.batch_cost, model, call, job["batch_size"], job["repeats"]).result()
+                found["own_cost"] = thread.submit(
+                    timing.own_cost, model, call, job["repeats"]).result()
     return found
 
 
