@@ -629,18 +629,20 @@ def load_model(config, inputs=(), outputs=()):
 
 
 def check_config(config):
-    """Raise ModelError for a predictor.config that breaks CONFIG_SCHEMA; log a warning for
-    an unknown key that looks like a misspelt known one, and once for a max_batch_size
+    """Raise ModelError for a predictor.config that breaks CONFIG_SCHEMA or has an unknown
+    key close to a known one (a misspelling: the setting would be silently ignored; keys
+    far from every known one are the user's own); log a warning once for a max_batch_size
     above the worker's threads."""
+    known = list(CONFIG_SCHEMA["properties"])
+    for key in config if isinstance(config, dict) else ():  # before "X is required"
+        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.8)
+        if key not in known and close:
+            raise ModelError("predictor.config.%s is not a key tf_session reads: did you mean "
+                             "%s? (name a key of your own further from tf_session's keys)"
+                             % (key, close[0]))
     problem = schema_problem(config, CONFIG_SCHEMA, "predictor.config")
     if problem:
         raise ModelError(problem)
-    known = list(CONFIG_SCHEMA["properties"])
-    for key in config:
-        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.8)
-        if key not in known and close:
-            log.warning("predictor.config.%s is not a key tf_session reads: did you mean %s?",
-                        key, close[0])
     batching = config.get("server_side_batching")
     threads = os.environ.get("CORTEX_THREADS_PER_WORKER")  # set by Cortex in each worker
     if batching and threads and batching["max_batch_size"] > int(threads):

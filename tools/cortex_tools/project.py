@@ -59,6 +59,31 @@ def payloads(project_dir: Path) -> list[Payload]:
             for f in files if f.is_file()]
 
 
+def refusal(name: str, status: Any, body: Any) -> str | None:
+    """For a 4xx answer to payload file `name` (a status and its JSON body or text): the
+    one line that says the file is no payload the API accepts, in the API's own words;
+    None for any other answer. The project's payloads are ones the API answers (README):
+    a 400 for one is the file's fault, not the model's."""
+    if not (isinstance(status, int) and 400 <= status < 500):
+        return None
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str):
+        with contextlib.suppress(ValueError):
+            body = json.loads(body)
+    said = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(said, str):
+        said = body if isinstance(body, str) else json.dumps(body)
+    said = said if len(said) <= 300 else said[:300] + "..."
+    return (f"{name} is not a payload this API accepts: {said} (it answers {status}; put a "
+            f"payload it answers in {name})")
+
+
+def refusal_of(name: str, answer: Any) -> str | None:
+    """refusal() for what predict() returned (a Starlette Response carries a status)."""
+    return refusal(name, getattr(answer, "status_code", 200), getattr(answer, "body", None))
+
+
 @contextlib.contextmanager
 def in_project(spec: ApiSpec, threads: int | None = None) -> Iterator[None]:
     """The process as Cortex sets it for a predictor: cwd the project dir, which is on

@@ -100,7 +100,7 @@ def _require_tensor_names(kind: str | None, config: dict[str, Any], properties: 
     if kind not in NO_SIGNATURE:
         return
     for key in ("inputs", "outputs"):
-        if key not in config:
+        if key not in config and not scope.is_bad(("predictor", "config", key)):
             described = properties.get(key, {}).get("description", "a map of names to "
                                                     "tensor names")
             scope.error(("predictor", "config", key), f"is missing (a {kind} has no "
