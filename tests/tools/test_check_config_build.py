@@ -258,7 +258,8 @@ def test_each_project_builds_with_its_own_tf_session(run):
 def test_a_build_that_ends_the_child_process(run):
     assert lines_of(run, "exits") == [
         "predictor.path: not built: the build process exited with status 3; it said: leaving "
-        "now (make check --no-build skips building)"]
+        "now (to check without building: .venv/bin/python -m cortex_tools.config_check "
+        "--no-build)"]
 
 
 def test_a_signature_the_saved_model_lacks(run):

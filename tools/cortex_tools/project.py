@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from cortex_tools.runtime.config import ApiSpec, load_apis
+from cortex_tools.runtime.errors import ConfigError
 from cortex_tools.runtime.predictor_loader import build_predictor, load_predictor_class
 
 SAMPLE = "sample.json"
@@ -57,6 +58,13 @@ def payloads(project_dir: Path) -> list[Payload]:
                                     if not f.name.endswith(EXPECTED_SUFFIX))]
     return [Payload(str(f.relative_to(root)), json.loads(f.read_text()))
             for f in files if f.is_file()]
+
+
+def config_error_line(error: ConfigError) -> str:
+    """The first error a ConfigError holds, in one line (the others counted)."""
+    errors = [line for line in error.details if ": warning: " not in line] or [str(error)]
+    more = f" (and {len(errors) - 1} more: make check lists them)" if len(errors) > 1 else ""
+    return errors[0] + more
 
 
 def refusal(name: str, status: Any, body: Any) -> str | None:

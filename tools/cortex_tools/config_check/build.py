@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cortex_tools import TOOLS_PYTHON
+
 from .model_location import MODEL, S3
 from .problems import ApiScope, Result
 
@@ -141,8 +143,8 @@ def _run_child(jobs: list[dict[str, Any]]) -> list[dict[str, str] | None]:
             outcomes.append(found[index])
         else:
             outcomes.append({"where": "predictor", "message": "not built: the build process "
-                             f"{stopped or 'ended without an answer'} (make check --no-build "
-                             "skips building)"})
+                             f"{stopped or 'ended without an answer'} (to check without building: "
+                             f"{TOOLS_PYTHON} -m cortex_tools.config_check --no-build)"})
     return outcomes
 
 

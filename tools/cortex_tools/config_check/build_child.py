@@ -24,6 +24,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cortex_tools import TOOLS_PYTHON
+
 MODEL_ERROR = ("tf_session", "ModelError")  # (module, class) of the machinery's error
 PREDICTOR_MODULE = "cortex_predictor"  # the name Cortex loads predictor.py as
 
@@ -36,7 +38,9 @@ def main(argv: list[str]) -> int:
     except Exception as e:
         setup = {"where": "predictor", "message": f"not built: TensorFlow cannot be imported "
                  f"here ({type(e).__name__}: {e}); make check builds each predictor with "
-                 "the local TensorFlow (install requirements-dev.txt, or pass --no-build)"}
+                 f"the local TensorFlow ({TOOLS_PYTHON} -m pip install -r requirements-dev."
+                 f"txt; to check without building: {TOOLS_PYTHON} -m cortex_tools.config_check"
+                 " --no-build)"}
         _write(results_file, [(i, setup) for i in range(len(jobs))])
         return 0
     for index, job in enumerate(jobs):

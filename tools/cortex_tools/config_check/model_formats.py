@@ -46,6 +46,14 @@ class NothingThere(NotAModel):
     """No model at all: no such path, or an S3 URL without a bucket."""
 
 
+class NoModelYet(NotAModel):
+    """A folder holding nothing but its README.md (model/ after `make remove-example`): the
+    text says what to put there, whole."""
+
+
+PLACEHOLDER = "README.md"  # model/README.md says what goes in model/; it is no model file
+
+
 def local_format(path: Path, location: str) -> str:
     """The format of the model at `path` (written `location` in the config), as
     tf_session._model_kind decides it; NotAModel says what is there instead."""
@@ -64,6 +72,13 @@ def local_format(path: Path, location: str) -> str:
             return SAVED_MODEL
         if "checkpoint" in names:
             return CHECKPOINT
+        if set(names) <= {PLACEHOLDER}:  # tf_session says "a folder holding README.md"
+            readme = f": {os.path.join(location, PLACEHOLDER)}" if names else ""
+            raise NoModelYet(
+                "holds no model yet: put yours there (make convert SRC=PATH for a TensorFlow "
+                f"2.x or Keras model; a TF1 SavedModel, frozen graph or checkpoint as it is"
+                f"{readme}), then adapt predictor.py's four parts (README: \"Put in your own "
+                "model\")")
         found = "is a folder holding " + (", ".join(names[:8]) or "nothing") + (
             " ..." if len(names) > 8 else "")
         if models:

@@ -19,6 +19,7 @@ from .machinery import Machinery
 from .messages import show
 from .model_formats import (
     NO_SIGNATURE,
+    NoModelYet,
     NotAModel,
     NothingThere,
     files_read,
@@ -65,6 +66,9 @@ def check(config: dict[str, Any], machinery: Machinery, project: Project,
     target = project.root / relative
     try:
         kind = local_format(target, model)
+    except NoModelYet as exc:
+        scope.error(MODEL, f"{show(model)} {exc}")
+        return None
     except NotAModel as exc:
         allowed = where if isinstance(exc, NothingThere) else accepted
         scope.error(MODEL, f"{show(model)} {exc} ({allowed})")
