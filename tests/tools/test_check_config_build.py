@@ -351,3 +351,21 @@ def test_a_wrong_tensor_name_points_at_its_own_line(tmp_path, rooms, price, key,
     assert first.startswith(f"cortex.yaml:{house.LINES[key]}: api house: predictor.config."
                             f"{key}: PythonPredictor(config) raised ModelError: {message}"), first
     assert last == "cortex.yaml: FAILED (1 error)"
+
+
+def test_missing_inputs_and_outputs_name_what_the_graph_offers(tmp_path):
+    """A checkpoint has no signature: the message says which tensors there are to map."""
+    config = house.project(tmp_path)
+    text = config.read_text()
+    config.write_text(text[:text.index("      inputs:")])
+    done = subprocess.run([sys.executable, "-m", "cortex_tools.config_check", "cortex.yaml"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.splitlines() == [
+        "cortex.yaml:5: api house: predictor.config.inputs: is missing (a checkpoint has no "
+        "signature: a map of input names to tensor names, e.g. {x: 'input/x:0'}; its "
+        "placeholders: area:0 float32 (any,), rooms:0 int64 (any,), city:0 string (any,))",
+        "cortex.yaml:5: api house: predictor.config.outputs: is missing (a checkpoint has no "
+        "signature: a map of output names to tensor names, e.g. {y: 'output/y:0'}; tensors "
+        "no op reads: price:0 float32 (any,))",
+        "cortex.yaml: FAILED (2 errors)"]
