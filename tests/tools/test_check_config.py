@@ -681,6 +681,11 @@ WARNINGS = [
          "one (one class PythonPredictor)", files={"predictor.py": PREDICTOR + "\n\n" + PREDICTOR
                                                     .split("\n", 2)[2]},
          severity="warning", id="predictor-class-twice"),
+    case(CHECKPOINT_CONFIG + "      signature: serving_default  # <-\n"
+         "      inputs: {x: x}\n      outputs: {y: y}\n", "predictor.config.signature",
+         "is ignored: a checkpoint has no signatures (its tensors are named in inputs and "
+         "outputs)", files=CHECKPOINT_FILES, severity="warning",
+         id="template-signature-of-a-checkpoint"),
     case(api("  autoscaling:", "    min_replicas: 1", "    min_replicas: 2  # <-"),
          "autoscaling.min_replicas", "is written twice in one mapping; the last one wins "
          "(each key once)", severity="warning", id="duplicate-key"),

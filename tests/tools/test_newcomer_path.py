@@ -161,6 +161,27 @@ def test_the_template_tests_say_it_once_instead_of_failing_each(tmp_path, pytest
     assert " passed" not in done.stdout and " failed" not in done.stdout
 
 
+def test_make_convert_writes_into_the_model_folder_remove_example_leaves(tmp_path):
+    """README's Keras path: make remove-example, then make convert SRC=... (DEST model):
+    model/ holding only its README.md takes the model, and keeps the README."""
+    from cortex_tools.convert import destination
+    from cortex_tools.convert.errors import ConvertError
+
+    dest = tmp_path / "model"
+    dest.mkdir()
+    (dest / "README.md").write_text("what goes here")
+    destination.check(str(dest))
+    with destination.staged(str(dest)) as folder:
+        (Path(folder) / "saved_model.pb").write_bytes(b"converted")
+    assert files_under(dest) == {"README.md", "saved_model.pb"}
+    assert (dest / "README.md").read_text() == "what goes here"
+    (dest / "saved_model.pb").unlink()
+    (dest / "notes.txt").write_text("yours")  # anything else of yours still stops it
+    with pytest.raises(ConvertError, match="DEST .* is a folder holding notes.txt, not a "
+                                           "SavedModel"):
+        destination.check(str(dest))
+
+
 # --- make setup, and the downloads it announces ----------------------------------------------
 
 

@@ -107,6 +107,9 @@ def _require_tensor_names(kind: str | None, config: dict[str, Any], properties: 
     names what the graph offers (graph_names), read once per model."""
     if kind not in NO_SIGNATURE:
         return
+    if "signature" in config:  # tf_session reads it for a SavedModel only
+        scope.warning(("predictor", "config", "signature"), f"is ignored: a {kind} has no "
+                      "signatures (its tensors are named in inputs and outputs)")
     for key in ("inputs", "outputs"):
         if key not in config and not scope.is_bad(("predictor", "config", key)):
             described = properties.get(key, {}).get("description", "a map of names to "
