@@ -555,7 +555,8 @@ def _models_in_folder(names):
     if prefixes or "checkpoint" in names:
         files = (["checkpoint"] if "checkpoint" in names else []) + [
             p + ".*" for p in prefixes]
-        models.append((CHECKPOINT, files, "" if "checkpoint" in names else prefixes[-1]))
+        # its prefix is what `model` can name (its folder holds the other model too)
+        models.append((CHECKPOINT, files, prefixes[-1] if prefixes else ""))
     models.extend((FROZEN_GRAPH, [n], n) for n in names
                   if n.endswith((".pb", ".graphdef")) and n not in SAVED_MODEL_FILES)
     return models

@@ -28,6 +28,7 @@ import pytest
 import tensorflow as tf
 
 from cortex_tools.config_check.__main__ import main
+from tests.machinery import models
 from tests.tools import house
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -369,3 +370,39 @@ def test_missing_inputs_and_outputs_name_what_the_graph_offers(tmp_path):
         "signature: a map of output names to tensor names, e.g. {y: 'output/y:0'}; tensors "
         "no op reads: price:0 float32 (any,))",
         "cortex.yaml: FAILED (2 errors)"]
+
+
+def check_house(folder: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cortex_tools.config_check", "cortex.yaml"],
+                          cwd=folder, capture_output=True, text=True, timeout=300)
+
+
+def test_a_model_folder_holding_two_models_names_each_at_the_model_line(tmp_path):
+    """The house checkpoint (its `checkpoint` file too) copied beside a SavedModel in
+    model/: not loaded as the SavedModel, with errors about its tensors; both named."""
+    house.project(tmp_path)
+    written = tmp_path / "other"
+    models.saved_model(written)
+    shutil.copy(written / "saved_model.pb", tmp_path / "model")
+    shutil.copytree(written / "variables", tmp_path / "model" / "variables")
+    done = check_house(tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.splitlines() == [
+        f"cortex.yaml:{house.LINES['model']}: api house: predictor.config.model: \"model\" "
+        "holds more than one model: a SavedModel (saved_model.pb); a checkpoint (checkpoint, "
+        "house.ckpt.*); move all but one out of the folder, or point model at one, e.g. "
+        "model/house.ckpt",
+        "cortex.yaml: FAILED (1 error)"]
+
+
+def test_a_checkpoint_prefix_short_of_its_name_is_guessed_at_the_model_line(tmp_path):
+    """`model: model/house` where the prefix is model/house.ckpt: not "save it again"."""
+    config = house.project(tmp_path)
+    config.write_text(config.read_text().replace("model: model", "model: model/house"))
+    done = check_house(tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.splitlines() == [
+        f"cortex.yaml:{house.LINES['model']}: api house: predictor.config.model: "
+        "PythonPredictor(config) raised ModelError: checkpoint model/house: no house.meta "
+        "there; did you mean model/house.ckpt?",
+        "cortex.yaml: FAILED (1 error)"]

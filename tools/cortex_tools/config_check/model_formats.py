@@ -46,6 +46,10 @@ class NothingThere(NotAModel):
     """No model at all: no such path, or an S3 URL without a bucket."""
 
 
+class SeveralModels(NotAModel):
+    """A folder holding more than one model: the text names each and what to do, whole."""
+
+
 class NoModelYet(NotAModel):
     """A folder holding nothing but its README.md (model/ after `make remove-example`): the
     text says what to put there, whole."""
@@ -63,7 +67,7 @@ def local_format(path: Path, location: str) -> str:
         models = _models_in_folder(names)
         if len(models) > 1:
             named = [os.path.join(location, name) for _, _, name in models if name]
-            raise NotAModel(
+            raise SeveralModels(
                 "holds more than one model: " + "; ".join(
                     f"a {kind} ({', '.join(files)})" for kind, files, _ in models)
                 + "; move all but one out of the folder"
@@ -109,7 +113,8 @@ def _models_in_folder(names: list[str]) -> list[tuple[str, list[str], str]]:
     prefixes = sorted({n.rsplit(".", 1)[0] for n in names if n.endswith((".meta", ".index"))})
     if prefixes or "checkpoint" in names:
         files = (["checkpoint"] if "checkpoint" in names else []) + [p + ".*" for p in prefixes]
-        models.append((CHECKPOINT, files, "" if "checkpoint" in names else prefixes[-1]))
+        # its prefix is what `model` can name (its folder holds the other model too)
+        models.append((CHECKPOINT, files, prefixes[-1] if prefixes else ""))
     models += [(FROZEN_GRAPH, [n], n) for n in names
                if n.endswith(GRAPH_SUFFIXES) and n not in SAVED_MODEL_EXTRAS]
     return models

@@ -24,6 +24,7 @@ from .model_formats import (
     NoModelYet,
     NotAModel,
     NothingThere,
+    SeveralModels,
     files_read,
     local_format,
     s3_format,
@@ -68,7 +69,7 @@ def check(config: dict[str, Any], machinery: Machinery, project: Project,
     target = project.root / relative
     try:
         kind = local_format(target, model)
-    except NoModelYet as exc:
+    except (NoModelYet, SeveralModels) as exc:  # each says what to do: no list of formats
         scope.error(MODEL, f"{show(model)} {exc}")
         return None
     except NotAModel as exc:
