@@ -182,6 +182,20 @@ def test_make_convert_writes_into_the_model_folder_remove_example_leaves(tmp_pat
         destination.check(str(dest))
 
 
+def test_the_readmes_last_step_runs_make_check_once():
+    """Step 5 of "A TF1 artifact": `make test` runs `make check` itself, so the step does
+    not tell the user to run both (make check twice, the second one minutes long)."""
+    text = (ROOT / "README.md").read_text()
+    step = text[text.index("\n5. ", text.index("**A TF1 artifact**")):]
+    step = step[:step.index("\n\n")]
+    commands = re.findall(r"`(make \w+)`", step)
+    assert commands[:2] == ["make test", "make check"], step
+    assert "`make test`, which runs `make check` first" in step, step
+    assert "then `make serve`" in step, step
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^test: .*\bcheck\b", makefile, re.M), "make test no longer runs check"
+
+
 # --- make setup, and the downloads it announces ----------------------------------------------
 
 
