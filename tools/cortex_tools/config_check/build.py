@@ -12,7 +12,7 @@ builds it (the runtime's loader: Cortex's class rules, cwd the project, predicto
 - A tf_session ModelError (signature missing, a tensor not in the graph with the closest
   names, a name predictor.py reads that the signature or config lacks, a checkpoint
   without its data file, not a model) is one error with tf_session's message, on the key
-  it is about (model_error_key: `signature`, the `inputs` or `outputs` entry that names a
+  it is about (model_error_key.py: `signature`, the `inputs` or `outputs` entry that names a
   tensor the graph lacks, the `inputs` or `outputs` map that lacks a name predictor.py
   reads), else on predictor.config.model; any other failure of __init__ is one on
   predictor.path, in the words Cortex would log.
@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import re
 import subprocess
 import sys
 import tempfile
@@ -34,11 +33,11 @@ from typing import Any
 
 from cortex_tools import TOOLS_PYTHON
 
-from .model_location import MODEL, S3
+from .model_error_key import model_error_key
+from .model_location import S3
 from .problems import ApiScope, Result
 
 PATH = ("predictor", "path")
-CONFIG = ("predictor", "config")
 CHILD = "cortex_tools.config_check.build_child"
 STARTUP_S = 120.0  # importing TensorFlow once, on a slow machine
 PER_BUILD_S = 120.0  # loading one model
@@ -76,30 +75,6 @@ def build_all(candidates: list[Candidate]) -> None:
                 key = (model_error_key(outcome["message"], candidate.api)
                        if outcome["where"] == "model" else PATH)
                 candidate.scope.error(key, outcome["message"])
-
-
-# tf_session's ModelError words that name the config key at fault (its Model._tensor,
-# Tensors.__missing__ and _load_saved_model messages).
-_TENSOR_NOT_IN_GRAPH = re.compile(r"ModelError: predictor\.config (inputs|outputs) (.+?): "
-                                  r"tensor '.*' is not in the graph of ")
-_NAME_NOT_MAPPED = re.compile(r"ModelError: predictor\.py uses (input|output) '.*', which "
-                              r"predictor\.config\.(inputs|outputs)s? for ")
-_NO_SIGNATURE = re.compile(r"ModelError: model .* has no signature '.*'; it has: ")
-
-
-def model_error_key(message: str, api: dict[str, Any]) -> tuple:
-    """The predictor.config key a build's ModelError is about, when the config has it (its
-    line is then the one to fix); else predictor.config.model."""
-    config = api["predictor"].get("config") or {}
-    found = _TENSOR_NOT_IN_GRAPH.search(message)
-    if found and found[2] in (config.get(found[1]) or {}):
-        return (*CONFIG, found[1], found[2])
-    found = _NAME_NOT_MAPPED.search(message)
-    if found and f"{found[1]}s" in config:
-        return (*CONFIG, f"{found[1]}s")
-    if _NO_SIGNATURE.search(message) and "signature" in config:
-        return (*CONFIG, "signature")
-    return MODEL
 
 
 def _identity(candidate: Candidate) -> tuple:
