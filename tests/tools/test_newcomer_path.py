@@ -8,6 +8,7 @@ project: `make -n` where a target would set up or serve."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -18,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from cortex_tools.image_stack import stack
+from tests.tools import house
+from tests.tools.make_env import as_from_a_shell
 
 ROOT = Path(__file__).resolve().parents[2]
 IRIS_MODEL = ["model/saved_model.pb", "model/variables/variables.index",
@@ -52,7 +55,7 @@ def example_project(folder: Path, saved_model: bytes = b"...setosa versicolor vi
 
 def make(folder: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["make", *args], cwd=folder, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, env=as_from_a_shell())
 
 
 def files_under(folder: Path) -> set[str]:
@@ -113,18 +116,25 @@ def test_the_configs_comments_claim_no_format_for_the_model():
 
 
 def no_model_project(folder: Path) -> Path:
-    """The project as `make remove-example` leaves it: the template's predictor.py, configs
-    and sample.json, model/ holding its README.md only; the template's tests beside it."""
+    """A project as `make remove-example` leaves it, before the model is in: model/ holding
+    its README.md only, a config of two APIs pointing at it (the house project's, not the
+    project's own cortex.yaml, which a user adapts), the template's tests beside it."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name in ("tf_session.py", "predictor.py", "cortex.yaml", "cortex-gpu.yaml",
-                 "sample.json", "pyproject.toml", "model/README.md", "tests/__init__.py",
+    for name in ("tf_session.py", "pyproject.toml", "model/README.md", "tests/__init__.py",
                  "tests/conftest.py", "tests/stack.py"):
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, folder / name)
     shutil.copytree(ROOT / "tests" / "template", folder / "tests" / "template",
                     ignore=shutil.ignore_patterns("__pycache__"))
     os.symlink(ROOT / "tools", folder / "tools")  # the image stack's tests read its py36/
+    (folder / "predictor.py").write_text(house.PREDICTOR)
+    (folder / "sample.json").write_text(json.dumps(house.SAMPLE))
+    one = house.CONFIG.format(rooms="rooms:0", price="price:0")
+    (folder / "cortex.yaml").write_text(one + one.replace("name: house", "name: house-2"))
     return folder
+
+
+MODEL_LINES = [house.LINES["model"], len(house.CONFIG.splitlines()) + house.LINES["model"]]
 
 
 def test_make_check_says_model_holds_no_model_yet(tmp_path):
@@ -132,11 +142,10 @@ def test_make_check_says_model_holds_no_model_yet(tmp_path):
     done = subprocess.run([sys.executable, "-m", "cortex_tools.config_check", "cortex.yaml"],
                           cwd=folder, capture_output=True, text=True, timeout=300)
     assert done.returncode == 1, done.stdout + done.stderr
-    *problems, last = done.stdout.splitlines()
-    assert problems and all(line.endswith(f": predictor.config.model: {NO_MODEL_YET}")
-                            for line in problems), problems
-    assert problems[0].startswith("cortex.yaml:10: api ")
-    assert last == f"cortex.yaml: FAILED ({len(problems)} errors)"
+    assert done.stdout.splitlines() == [
+        f"cortex.yaml:{MODEL_LINES[0]}: api house: predictor.config.model: {NO_MODEL_YET}",
+        f"cortex.yaml:{MODEL_LINES[1]}: api house-2: predictor.config.model: {NO_MODEL_YET}",
+        "cortex.yaml: FAILED (2 errors)"]
 
 
 IMAGE_PYTEST = [str(stack.python()), str(stack.PY36_DIR / "run_pytest.py")]
@@ -155,9 +164,8 @@ def test_the_template_tests_say_it_once_instead_of_failing_each(tmp_path, pytest
     said = [line for line in done.stdout.splitlines() if "no template test can run" in line]
     assert len(said) == 1, done.stdout
     assert (f"no template test can run: the project's APIs do not load: "
-            f"{folder / 'cortex.yaml'}:10: api "
-            f"iris-classifier: predictor.config.model: {NO_MODEL_YET} (and 2 more: make check "
-            "lists them)") in said[0]
+            f"{folder / 'cortex.yaml'}:{MODEL_LINES[0]}: api house: predictor.config.model: "
+            f"{NO_MODEL_YET} (and 1 more: make check lists them)") in said[0]
     assert " passed" not in done.stdout and " failed" not in done.stdout
 
 

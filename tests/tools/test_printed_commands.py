@@ -18,6 +18,7 @@ import pytest
 from cortex_tools.image_stack import stack
 from tests.machinery import models
 from tests.tools import house
+from tests.tools.make_env import as_from_a_shell
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS_COMMAND = r"\.venv/bin/python -m cortex_tools[.\w]* [^()`;]*[^()`;\s]"
@@ -36,7 +37,7 @@ def project(tmp_path: Path) -> Path:
 
 def run(command: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(shlex.split(command), cwd=cwd, capture_output=True, text=True,
-                          timeout=600, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+                          timeout=600, env=as_from_a_shell(TF_CPP_MIN_LOG_LEVEL="2"))
 
 
 def printed(pattern: str, output: str) -> str:
