@@ -406,3 +406,19 @@ def test_a_checkpoint_prefix_short_of_its_name_is_guessed_at_the_model_line(tmp_
         "PythonPredictor(config) raised ModelError: checkpoint model/house: no house.meta "
         "there; did you mean model/house.ckpt?",
         "cortex.yaml: FAILED (1 error)"]
+
+
+def test_a_misspelt_key_of_tf_sessions_fails_make_check_at_its_line(tmp_path):
+    """`intra_op_paralelism_threads` would be silently ignored: an error, exit 1, not a
+    warning with exit 0."""
+    config = house.project(tmp_path)
+    config.write_text(config.read_text().replace(
+        "session_strategy: per_request\n",
+        "session_strategy: per_request\n      intra_op_paralelism_threads: 1\n"))
+    done = check_house(tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.splitlines() == [
+        "cortex.yaml:8: api house: predictor.config.intra_op_paralelism_threads: is not a key "
+        "tf_session.py reads (did you mean intra_op_parallelism_threads? name a key of your "
+        "own further from its keys)",
+        "cortex.yaml: FAILED (1 error)"]
