@@ -1,4 +1,4 @@
-# Two commands a person needs: `make serve` and `make test` (README).
+# Two commands a person needs: `make serve` and `make test` (README); `make setup` only sets up.
 # Each sets up .venv on first use (the pinned requirements-dev.txt and the tools/ package,
 # editable) and reuses it after; `make clean` removes it. `make test`, `make check` and
 # `make bench` also set up .venv-image, the Cortex image's own stack (requirements-image.txt
@@ -24,7 +24,7 @@ SERVE_FLAGS ?=   # more runtime flags, e.g. SERVE_FLAGS="--max-body-size 16M" (R
 
 PYTHON36 ?=
 
-.PHONY: test serve check lint bench expected model remove-example clean wrk image-stack convert
+.PHONY: setup test serve check lint bench expected model remove-example clean wrk image-stack convert
 
 $(READY): requirements-dev.txt tools/pyproject.toml
 	@$(PYTHON) -c '$(PY_OK)' 2>/dev/null || { \
@@ -34,10 +34,18 @@ $(READY): requirements-dev.txt tools/pyproject.toml
 	  echo "$(VENV) was made by another Python: making it anew with $(PYTHON) ($(PY_VERSION))"; \
 	  rm -rf $(VENV); fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "$(VENV): pip installs requirements-dev.txt into $(VENV): up to about 410 MB to download (tensorflow-cpu 2.21.0 is 262 MB of it), less what pip's cache holds"
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
-	$(PY) -m pip install --quiet --no-deps -e tools
+	@# setuptools' warning about an editable install is for packages whose name shadows a
+	@# folder of the working directory: tools/cortex_tools is imported from tools/ only.
+	PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install --quiet --no-deps -e tools
 	rm -f $(VENV)/.ready-* && touch $@
+
+# .venv and .venv-image (when there is a Python 3.6), and nothing else: what every other
+# target sets up on its first run.
+setup: image-stack
+	@echo "set up: $(VENV)$$(test -x .venv-image/bin/python && echo ' and .venv-image'); next: README, 'Put in your own model'"
 
 # .venv-image: made once (about a minute), then reused; one line when there is no Python 3.6.
 image-stack: $(READY)
@@ -123,11 +131,17 @@ model: $(READY)
 	$(PY) example/export_model.py --data example/iris.csv --out model
 
 # The first step of putting in your own model (README): removes the iris example's
-# sources, its tests, its expected answer and its reference benchmark. model/,
-# predictor.py and sample.json stay until you replace them.
+# sources, its tests, its expected answers and the iris model in model/ (its files only,
+# and only when saved_model.pb is the iris graph, which names its classes: a model of
+# yours put there first stays). model/README.md says what goes there. Kept:
+# example/bench-reference, the reference benchmark the README quotes, and predictor.py,
+# cortex*.yaml and sample.json, which you adapt next.
 remove-example:
-	rm -rf example tests/example sample.expected.json samples/*.expected.json
-	@echo "removed the iris example; next: README, 'Put in your own model': make convert SRC=path for a TensorFlow 2.x or Keras model"
+	rm -rf example/export_model.py example/iris.csv example/__pycache__ tests/example sample.expected.json samples/*.expected.json
+	@if [ -f model/saved_model.pb ] && grep -q virginica model/saved_model.pb; then \
+	  echo "rm -rf model/saved_model.pb model/variables  # the iris model"; \
+	  rm -rf model/saved_model.pb model/variables; fi
+	@echo "removed the iris example; next: put your model in model/ (model/README.md: make convert SRC=PATH for a TensorFlow 2.x or Keras model), then README, 'Put in your own model'"
 
 clean:
 	rm -rf $(VENV) .venv-image .pytest_cache .ruff_cache tools/*.egg-info

@@ -555,7 +555,8 @@ def _models_in_folder(names):
     if prefixes or "checkpoint" in names:
         files = (["checkpoint"] if "checkpoint" in names else []) + [
             p + ".*" for p in prefixes]
-        models.append((CHECKPOINT, files, "" if "checkpoint" in names else prefixes[-1]))
+        # its prefix is what `model` can name (its folder holds the other model too)
+        models.append((CHECKPOINT, files, prefixes[-1] if prefixes else ""))
     models.extend((FROZEN_GRAPH, [n], n) for n in names
                   if n.endswith((".pb", ".graphdef")) and n not in SAVED_MODEL_FILES)
     return models
@@ -629,18 +630,20 @@ def load_model(config, inputs=(), outputs=()):
 
 
 def check_config(config):
-    """Raise ModelError for a predictor.config that breaks CONFIG_SCHEMA; log a warning for
-    an unknown key that looks like a misspelt known one, and once for a max_batch_size
+    """Raise ModelError for a predictor.config that breaks CONFIG_SCHEMA or has an unknown
+    key close to a known one (a misspelling: the setting would be silently ignored; keys
+    far from every known one are the user's own); log a warning once for a max_batch_size
     above the worker's threads."""
+    known = list(CONFIG_SCHEMA["properties"])
+    for key in config if isinstance(config, dict) else ():  # before "X is required"
+        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.8)
+        if key not in known and close:
+            raise ModelError("predictor.config.%s is not a key tf_session reads: did you mean "
+                             "%s? (name a key of your own further from tf_session's keys)"
+                             % (key, close[0]))
     problem = schema_problem(config, CONFIG_SCHEMA, "predictor.config")
     if problem:
         raise ModelError(problem)
-    known = list(CONFIG_SCHEMA["properties"])
-    for key in config:
-        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.8)
-        if key not in known and close:
-            log.warning("predictor.config.%s is not a key tf_session reads: did you mean %s?",
-                        key, close[0])
     batching = config.get("server_side_batching")
     threads = os.environ.get("CORTEX_THREADS_PER_WORKER")  # set by Cortex in each worker
     if batching and threads and batching["max_batch_size"] > int(threads):

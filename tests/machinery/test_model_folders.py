@@ -79,3 +79,15 @@ def test_missing_outputs_list_the_tensors_no_op_reads(formats):
     candidates = message.split("tensors no op reads: ")[1]
     assert candidates.startswith("output/y:0 float32 (any, 2)")
     assert "save/" not in candidates and "weights" not in candidates
+
+
+def test_a_checkpoint_with_its_checkpoint_file_beside_a_savedmodel_is_named_by_prefix(tmp_path):
+    """The checkpoint copied whole (its `checkpoint` file too): model can name its prefix."""
+    folder = tmp_path / "model"
+    models.saved_model(folder)
+    models.checkpoint(tmp_path / "ckpt", "house.ckpt")
+    for path in (tmp_path / "ckpt").iterdir():
+        shutil.copy(str(path), str(folder))
+    assert fails(str(folder)).endswith(
+        "; a checkpoint (checkpoint, house.ckpt.*); move all but one out of the folder, or "
+        "point model at one, e.g. %s" % (folder / "house.ckpt"))

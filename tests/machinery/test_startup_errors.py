@@ -257,8 +257,38 @@ def test_a_batch_larger_than_the_threads_serves_and_says_so_once(formats, monkey
         np.testing.assert_allclose([a["y"] for a in answers], expected, rtol=1e-5, atol=1e-6)
 
 
-def test_a_misspelt_key_is_logged_with_the_known_one(formats, caplog):
-    PythonPredictor({"model": formats["saved_model_other_signature"].location,
-                     "session_strategy": "per_request", "finalize_grpah": False})
-    assert "predictor.config.finalize_grpah is not a key tf_session reads: did you mean " \
-           "finalize_graph?" in caplog.text
+MISSPELT = "predictor.config.%s is not a key tf_session reads: did you mean %s? (name a " \
+           "key of your own further from tf_session's keys)"
+
+
+@pytest.mark.parametrize(("key", "meant"), [
+    ("intra_op_paralelism_threads", "intra_op_parallelism_threads"),
+    ("finalize_grpah", "finalize_graph"),
+    ("Signature", "signature"),
+])
+def test_a_misspelt_key_stops_the_start_naming_the_known_one(formats, key, meant):
+    """Its setting would be silently ignored: the API does not start, in one message."""
+    with pytest.raises(tf_session.ModelError) as caught:
+        PythonPredictor({"model": formats["saved_model_other_signature"].location,
+                         "session_strategy": "per_request", key: 1})
+    assert str(caught.value) == MISSPELT % (key, meant)
+
+
+@pytest.mark.parametrize(("key", "meant"), [("inptus", "inputs"), ("outptus", "outputs"),
+                                            ("sesion_strategy", "session_strategy")])
+def test_a_misspelt_required_key_is_the_one_message(formats, key, meant):
+    """Not "inputs are missing" (or "session_strategy is required") first: the misspelling
+    is what to fix."""
+    written = formats["checkpoint_folder"]
+    config = {"model": written.location, "session_strategy": "per_request", **written.config}
+    config[key] = config.pop(meant)
+    with pytest.raises(tf_session.ModelError) as caught:
+        PythonPredictor(config)
+    assert str(caught.value) == MISSPELT % (key, meant)
+
+
+def test_a_key_far_from_every_known_one_is_the_users_own(formats, caplog):
+    predictor = PythonPredictor({"model": formats["saved_model_other_signature"].location,
+                                 "session_strategy": "per_request", "labels_file": "x.txt"})
+    assert predictor.model is not None
+    assert "labels_file" not in caplog.text

@@ -71,4 +71,6 @@ def test_cortex_deploy_uploads_what_the_api_needs_and_nothing_else(root):
     uploaded = {str(p) for p in Project(root, root / "cortex.yaml").uploaded_files()}
     model_files = {p.relative_to(root).as_posix()
                    for p in (root / "model").rglob("*") if p.is_file()}
+    # model/README.md (what goes in model/) stays home: .cortexignore's README.md
+    model_files.discard("model/README.md")
     assert uploaded == {"predictor.py", "tf_session.py", "requirements.txt"} | model_files

@@ -89,6 +89,15 @@ def api_config(*lines: str) -> str:
     return HEAD_CONFIG + "".join(line + "\n" for line in lines)
 
 
+MISSPELT = ("is not a key tf_session.py reads (did you mean %s? name a key of your own "
+            "further from its keys)")
+
+# The API with a checkpoint as its model: inputs and outputs are then required.
+CHECKPOINT_CONFIG = HEAD_CONFIG.replace("model: model", "model: model/house.ckpt")
+CHECKPOINT_FILES = {f"model/house.ckpt.{part}": part for part in
+                    ("meta", "index", "data-00000-of-00001")}
+
+
 @pytest.fixture
 def project(tmp_path: Path):
     """A project folder with the template's predictor, a SavedModel and a package."""
@@ -632,16 +641,22 @@ BROKEN = [
     case(api("  compute: {inf: 1}  # <-"), "compute.inf",
          "is Cortex 0.18+ syntax, not 0.17 (0.17 has no Inferentia; remove it)",
          id="newer-cortex-inf"),
+    # --- a misspelt key of tf_session's own: an error (its setting would be ignored) -------
+    case(api_config("      inter_op_paralellism_threads: -1  # <-"),
+         "predictor.config.inter_op_paralellism_threads", MISSPELT % "inter_op_parallelism_"
+         "threads", id="template-misspelt-inter_op"),
+    case(api_config("      intra_op_paralelism_threads: 1  # <-"),
+         "predictor.config.intra_op_paralelism_threads", MISSPELT % "intra_op_parallelism_"
+         "threads", id="template-misspelt-intra_op"),
+    case(api_config("      finalize_grpah: false  # <-"), "predictor.config.finalize_grpah",
+         MISSPELT % "finalize_graph", id="template-misspelt-finalize_graph"),
+    # inputs and outputs are required for a checkpoint: the misspelling is the one message
+    case(CHECKPOINT_CONFIG + '      inptus: {x: "x:0"}  # <-\n      outputs: {y: "y:0"}\n',
+         "predictor.config.inptus", MISSPELT % "inputs", files=CHECKPOINT_FILES,
+         id="template-misspelt-inputs"),
 ]
 
 WARNINGS = [
-    case(api_config("      inter_op_paralellism_threads: -1  # <-"),
-         "predictor.config.inter_op_paralellism_threads", "is not a key tf_session.py reads "
-         "(did you mean inter_op_parallelism_threads?)", severity="warning",
-         id="template-misspelt-inter_op"),
-    case(api_config("      finalize_grpah: false  # <-"), "predictor.config.finalize_grpah",
-         "is not a key tf_session.py reads (did you mean finalize_graph?)", severity="warning",
-         id="template-misspelt-finalize_graph"),
     case(api_config("      server_side_batching: {max_batch_size: 4, batch_interval: 2ms}",
                     "  autoscaling:", "    workers_per_replica: 2", "    threads_per_worker: 4",
                     "    target_replica_concurrency: 4  # <-"),
@@ -666,6 +681,11 @@ WARNINGS = [
          "one (one class PythonPredictor)", files={"predictor.py": PREDICTOR + "\n\n" + PREDICTOR
                                                     .split("\n", 2)[2]},
          severity="warning", id="predictor-class-twice"),
+    case(CHECKPOINT_CONFIG + "      signature: serving_default  # <-\n"
+         "      inputs: {x: x}\n      outputs: {y: y}\n", "predictor.config.signature",
+         "is ignored: a checkpoint has no signatures (its tensors are named in inputs and "
+         "outputs)", files=CHECKPOINT_FILES, severity="warning",
+         id="template-signature-of-a-checkpoint"),
     case(api("  autoscaling:", "    min_replicas: 1", "    min_replicas: 2  # <-"),
          "autoscaling.min_replicas", "is written twice in one mapping; the last one wins "
          "(each key once)", severity="warning", id="duplicate-key"),
@@ -727,15 +747,12 @@ def test_the_table_covers_every_key_of_tf_sessions_config_schema():
             if not any(t == key or t.startswith(key + ".") for t in tested)} == set()
 
 
-def test_a_misspelt_required_key_is_named_beside_the_missing_one(project):
+def test_a_misspelt_required_key_is_the_one_message(project):
+    """Not "session_strategy is missing" beside it: the misspelling is what to fix."""
     text = HEAD.replace("session_strategy: per_request}", "sesion_strategy: per_request}")
     result = make_check(project(text))
     assert [(p.severity, p.line, p.key, p.message) for p in result.problems] == [
-        ("error", 5, "predictor.config.session_strategy",
-         "is missing (per_request or once_per_thread)"),
-        ("warning", 5, "predictor.config.sesion_strategy",
-         "is not a key tf_session.py reads (did you mean session_strategy?)"),
-    ]
+        ("error", 5, "predictor.config.sesion_strategy", MISSPELT % "session_strategy")]
 
 
 @pytest.mark.parametrize("name", ["broken_init_args.py", "broken_predict_args.py",

@@ -19,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import io
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +28,8 @@ import pytest
 import tensorflow as tf
 
 from cortex_tools.config_check.__main__ import main
+from tests.machinery import models
+from tests.tools import house
 
 ROOT = Path(__file__).resolve().parents[2]
 TENSORS = {"features": "input/features:0", "probabilities": "output/probabilities:0",
@@ -255,25 +259,26 @@ def test_each_project_builds_with_its_own_tf_session(run):
 def test_a_build_that_ends_the_child_process(run):
     assert lines_of(run, "exits") == [
         "predictor.path: not built: the build process exited with status 3; it said: leaving "
-        "now (make check --no-build skips building)"]
+        "now (to check without building: .venv/bin/python -m cortex_tools.config_check "
+        "--no-build)"]
 
 
 def test_a_signature_the_saved_model_lacks(run):
     assert lines_of(run, "no-such-signature") == [
-        "predictor.config.model: PythonPredictor(config) raised ModelError: model sm_other has "
-        "no signature 'serving_default'; it has: other (predictor.config signature)"]
+        "predictor.config.signature: PythonPredictor(config) raised ModelError: model sm_other "
+        "has no signature 'serving_default'; it has: other (predictor.config signature)"]
 
 
 def test_a_tensor_not_in_the_graph_with_the_closest_names(run):
     assert lines_of(run, "tensor-not-in-graph") == [
-        "predictor.config.model: PythonPredictor(config) raised ModelError: predictor.config "
-        "outputs probabilities: tensor 'output/probability:0' is not in the graph of frozen.pb; "
-        "closest names: output/probabilities:0, output/classes:0"]
+        "predictor.config.outputs.probabilities: PythonPredictor(config) raised ModelError: "
+        "predictor.config outputs probabilities: tensor 'output/probability:0' is not in the "
+        "graph of frozen.pb; closest names: output/probabilities:0, output/classes:0"]
 
 
 def test_a_name_predictor_py_reads_that_the_config_lacks(run):
     assert lines_of(run, "output-not-mapped") == [
-        "predictor.config.model: PythonPredictor(config) raised ModelError: predictor.py uses "
+        "predictor.config.outputs: PythonPredictor(config) raised ModelError: predictor.py uses "
         "output 'classes', which predictor.config.outputs for frozen graph frozen.pb lacks (it "
         "has: probabilities); map it to a tensor in predictor.config, e.g. outputs: {classes: "
         "'name:0'} (a frozen graph has no signature: name its tensors there; tensors no op "
@@ -307,11 +312,113 @@ def test_an_api_with_a_static_error_is_not_built(run):
         "(per_request or once_per_thread)"]
 
 
-def test_lines_point_at_the_model_in_the_config(run):
-    a = run["a"]
-    text = "".join(APIS_A.values())
-    before = text.index("- name: no-such-signature")
-    model_line = text.count("\n", 0, text.index("model: sm_other", before)) + 1
-    assert (f"{a / 'cortex.yaml'}:{model_line}: api no-such-signature: predictor.config.model: "
-            "PythonPredictor(config) raised ModelError: model sm_other has no signature "
-            "'serving_default'; it has: other (predictor.config signature)") in run["lines"]
+def line_in(text: str, needle: str, after: str) -> int:
+    """The 1-based line of `needle`, first found after `after`, in `text`."""
+    return text.count("\n", 0, text.index(needle, text.index(after))) + 1
+
+
+def test_lines_point_at_the_key_at_fault(run):
+    """The line to fix: signature's, the outputs entry naming a tensor the graph lacks, the
+    outputs map lacking a name predictor.py reads; the model's for a model's own fault."""
+    a, text = run["a"], "".join(APIS_A.values())
+    expected = {
+        "no-such-signature": ("signature: serving_default", "predictor.config.signature"),
+        "tensor-not-in-graph": ("outputs: {classes", "predictor.config.outputs.probabilities"),
+        "output-not-mapped": ("outputs: {probabilities", "predictor.config.outputs"),
+        "checkpoint-without-data": ("model: ckpt_no_data/model", "predictor.config.model"),
+    }
+    for name, (needle, key) in expected.items():
+        line = line_in(text, needle, f"- name: {name}\n")
+        assert [x for x in run["lines"] if f": api {name}: " in x][0].startswith(
+            f"{a / 'cortex.yaml'}:{line}: api {name}: {key}: PythonPredictor(config) raised "
+            "ModelError: "), (name, run["lines"])
+
+
+@pytest.mark.parametrize(("rooms", "price", "key", "message"), [
+    ("room:0", "price:0", "inputs.rooms",
+     "predictor.config inputs rooms: tensor 'room:0' is not in the graph of model; closest "
+     "names: rooms:0"),
+    ("rooms:0", "prices:0", "outputs.price",
+     "predictor.config outputs price: tensor 'prices:0' is not in the graph of model; "
+     "closest names: price:0"),
+])
+def test_a_wrong_tensor_name_points_at_its_own_line(tmp_path, rooms, price, key, message):
+    """A house-price checkpoint whose config maps each name on a line of its own."""
+    house.project(tmp_path, rooms=rooms, price=price)
+    done = subprocess.run([sys.executable, "-m", "cortex_tools.config_check", "cortex.yaml"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    first, last = done.stdout.splitlines()
+    assert first.startswith(f"cortex.yaml:{house.LINES[key]}: api house: predictor.config."
+                            f"{key}: PythonPredictor(config) raised ModelError: {message}"), first
+    assert last == "cortex.yaml: FAILED (1 error)"
+
+
+def test_missing_inputs_and_outputs_name_what_the_graph_offers(tmp_path):
+    """A checkpoint has no signature: the message says which tensors there are to map."""
+    config = house.project(tmp_path)
+    text = config.read_text()
+    config.write_text(text[:text.index("      inputs:")])
+    done = subprocess.run([sys.executable, "-m", "cortex_tools.config_check", "cortex.yaml"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.splitlines() == [
+        "cortex.yaml:5: api house: predictor.config.inputs: is missing (a checkpoint has no "
+        "signature: a map of input names to tensor names, e.g. {x: 'input/x:0'}; its "
+        "placeholders: area:0 float32 (any,), rooms:0 int64 (any,), city:0 string (any,))",
+        "cortex.yaml:5: api house: predictor.config.outputs: is missing (a checkpoint has no "
+        "signature: a map of output names to tensor names, e.g. {y: 'output/y:0'}; tensors "
+        "no op reads: price:0 float32 (any,))",
+        "cortex.yaml: FAILED (2 errors)"]
+
+
+def check_house(folder: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cortex_tools.config_check", "cortex.yaml"],
+                          cwd=folder, capture_output=True, text=True, timeout=300)
+
+
+def test_a_model_folder_holding_two_models_names_each_at_the_model_line(tmp_path):
+    """The house checkpoint (its `checkpoint` file too) copied beside a SavedModel in
+    model/: not loaded as the SavedModel, with errors about its tensors; both named."""
+    house.project(tmp_path)
+    written = tmp_path / "other"
+    models.saved_model(written)
+    shutil.copy(written / "saved_model.pb", tmp_path / "model")
+    shutil.copytree(written / "variables", tmp_path / "model" / "variables")
+    done = check_house(tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.splitlines() == [
+        f"cortex.yaml:{house.LINES['model']}: api house: predictor.config.model: \"model\" "
+        "holds more than one model: a SavedModel (saved_model.pb); a checkpoint (checkpoint, "
+        "house.ckpt.*); move all but one out of the folder, or point model at one, e.g. "
+        "model/house.ckpt",
+        "cortex.yaml: FAILED (1 error)"]
+
+
+def test_a_checkpoint_prefix_short_of_its_name_is_guessed_at_the_model_line(tmp_path):
+    """`model: model/house` where the prefix is model/house.ckpt: not "save it again"."""
+    config = house.project(tmp_path)
+    config.write_text(config.read_text().replace("model: model", "model: model/house"))
+    done = check_house(tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.splitlines() == [
+        f"cortex.yaml:{house.LINES['model']}: api house: predictor.config.model: "
+        "PythonPredictor(config) raised ModelError: checkpoint model/house: no house.meta "
+        "there; did you mean model/house.ckpt?",
+        "cortex.yaml: FAILED (1 error)"]
+
+
+def test_a_misspelt_key_of_tf_sessions_fails_make_check_at_its_line(tmp_path):
+    """`intra_op_paralelism_threads` would be silently ignored: an error, exit 1, not a
+    warning with exit 0."""
+    config = house.project(tmp_path)
+    config.write_text(config.read_text().replace(
+        "session_strategy: per_request\n",
+        "session_strategy: per_request\n      intra_op_paralelism_threads: 1\n"))
+    done = check_house(tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.splitlines() == [
+        "cortex.yaml:8: api house: predictor.config.intra_op_paralelism_threads: is not a key "
+        "tf_session.py reads (did you mean intra_op_parallelism_threads? name a key of your "
+        "own further from its keys)",
+        "cortex.yaml: FAILED (1 error)"]

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from tests.tools import house
 from tests.tools.serve_helpers import (
     CHILD_ENV,
     ROOT,
@@ -141,6 +142,27 @@ def test_predictor_refused(tmp_path, predictor, line):
         config = write_project(tmp_path, [api("x", predictor)])
     result, elapsed = run_serve("--config", str(config), "--port", "0")
     assert_refused(result, elapsed, WORKER_S, line)
+
+
+@pytest.mark.parametrize(("rooms", "model", "key", "message"), [
+    ("room:0", "model", "inputs.rooms", "predictor.config inputs rooms: tensor 'room:0' is "
+     "not in the graph of model; closest names: rooms:0, mul:0, area:0"),
+    ("rooms:0", "model/house", "model", "checkpoint model/house: no house.meta there; did "
+     "you mean model/house.ckpt?"),
+])
+def test_a_model_error_is_one_line_at_the_configs_key(tmp_path, rooms, model, key, message):
+    """The house checkpoint, a wrong tensor name or prefix: one `error:` line naming the
+    config's line to fix, as make check does; no traceback."""
+    config = house.project(tmp_path, rooms=rooms)
+    config.write_text(config.read_text().replace("model: model", f"model: {model}"))
+    result = subprocess.run([sys.executable, *SERVE, "--config", "cortex.yaml", "--port", "0"],
+                            capture_output=True, text=True, cwd=tmp_path,
+                            env={**os.environ, **CHILD_ENV}, timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.splitlines() == [
+        f"error: cortex.yaml:{house.LINES[key]}: api house: predictor.config.{key}: "
+        f"predictor.py: __init__: ModelError: {message}: runtime exception"], result.stderr
+    assert "serving API" not in result.stdout
 
 
 def test_init_raising_shows_the_users_traceback_with_debug_only(tmp_path):

@@ -196,6 +196,20 @@ def test_a_frozen_graph_with_default_attributes_tf21_lacks_fails_with_the_fix(ch
     assert re.search(r"NodeDef mentions attr 'grad_[ab]' not in Op<name=MatMul", details[0])
 
 
+def test_the_printed_fix_graph_command_runs_as_printed(project, checked):
+    """From the project folder, where .venv is (linked here): no `No module named`."""
+    command = re.search(r"`(\.venv/bin/python -m cortex_tools\.tf21 fix-graph [^`]+)`",
+                        checked[1]["frozen"][0])[1]
+    (project / ".venv").symlink_to(ROOT / ".venv")
+    try:
+        done = subprocess.run(command.split(), cwd=project, capture_output=True, text=True)
+    finally:
+        (project / ".venv").unlink()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("frozen-tf21.pb: frozen.pb without 2 default-valued "), \
+        done.stdout
+
+
 def test_the_documented_fix_makes_that_graph_pass(fixed, checked):
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert fixed.stdout.strip() == (

@@ -45,7 +45,7 @@ def test_only_the_needed_members_are_extracted():
     assert not wheel.needed("tensorflow_core/include/tensorflow/core/framework/op.h")
 
 
-def test_without_network_on_the_first_run_one_line_says_so(tmp_path):
+def test_without_network_on_the_first_run_it_says_what_it_fetches_then_why_not(tmp_path):
     project = tmp_path / "project"
     project.mkdir()
     (project / "cortex.yaml").write_text(
@@ -58,11 +58,15 @@ def test_without_network_on_the_first_run_one_line_says_so(tmp_path):
                               env=offline_env(tmp_path / "cache"))
         assert done.returncode == 1, done.stdout + done.stderr
         lines = done.stdout.splitlines()
-        assert len(lines) == 1, done.stdout
-        assert lines[0].startswith("cannot check against TensorFlow 2.1.0: TensorFlow 2.1.0 "
+        assert len(lines) == 2, done.stdout
+        # a download over 10 MB is announced before it starts: what, how big, where to
+        folder = tmp_path / "cache" / "tensorflow-cpu-2.1.0"
+        assert lines[0] == (f"TensorFlow 2.1.0 for the checks: pip downloads {wheel.WHEEL_NAME}"
+                            f" (105 MB) into {folder}, once")
+        assert lines[1].startswith("cannot check against TensorFlow 2.1.0: TensorFlow 2.1.0 "
                                    "is not in the cache")
-        assert "connect to PyPI once for tensorflow-cpu==2.1.0 (105 MB)" in lines[0]
-        assert wheel.WHEEL_NAME in lines[0]
+        assert "connect to PyPI once for tensorflow-cpu==2.1.0 (105 MB)" in lines[1]
+        assert wheel.WHEEL_NAME in lines[1]
 
 
 def test_a_wheel_without_the_pinned_hash_is_not_used(tmp_path, monkeypatch):
@@ -89,7 +93,7 @@ def test_without_a_c_compiler_one_line_says_so(tmp_path, prepared):
     assert done.stdout.splitlines() == [
         "cannot check against TensorFlow 2.1.0: no C compiler (no-such-cc) to build the "
         f"one-line shim that TF 2.1's library needs on Python {python} (it defines "
-        "_Py_CheckRecursionLimit): install one (apt-get install gcc), or set CC"]
+        "_Py_CheckRecursionLimit): install one (sudo apt-get install gcc), or set CC"]
 
 
 def test_the_shim_is_built_once(tmp_path):

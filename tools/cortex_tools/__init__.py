@@ -20,3 +20,7 @@ CORTEX_VERSION = "0.17.1"
 # default), and it prints no oneDNN notice before its log level applies. Set it to 1 to
 # compare.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+TOOLS_PYTHON = ".venv/bin/python"
+"""How a command that a message prints runs these tools: the project's .venv (which make
+sets up), from the project folder, where make runs. So the command runs as printed."""

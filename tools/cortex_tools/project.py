@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from cortex_tools.runtime.config import ApiSpec, load_apis
+from cortex_tools.runtime.errors import ConfigError
 from cortex_tools.runtime.predictor_loader import build_predictor, load_predictor_class
 
 SAMPLE = "sample.json"
@@ -57,6 +58,38 @@ def payloads(project_dir: Path) -> list[Payload]:
                                     if not f.name.endswith(EXPECTED_SUFFIX))]
     return [Payload(str(f.relative_to(root)), json.loads(f.read_text()))
             for f in files if f.is_file()]
+
+
+def config_error_line(error: ConfigError) -> str:
+    """The first error a ConfigError holds, in one line (the others counted)."""
+    errors = [line for line in error.details if ": warning: " not in line] or [str(error)]
+    more = f" (and {len(errors) - 1} more: make check lists them)" if len(errors) > 1 else ""
+    return errors[0] + more
+
+
+def refusal(name: str, status: Any, body: Any) -> str | None:
+    """For a 4xx answer to payload file `name` (a status and its JSON body or text): the
+    one line that says the file is no payload the API accepts, in the API's own words;
+    None for any other answer. The project's payloads are ones the API answers (README):
+    a 400 for one is the file's fault, not the model's."""
+    if not (isinstance(status, int) and 400 <= status < 500):
+        return None
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str):
+        with contextlib.suppress(ValueError):
+            body = json.loads(body)
+    said = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(said, str):
+        said = body if isinstance(body, str) else json.dumps(body)
+    said = said if len(said) <= 300 else said[:300] + "..."
+    return (f"{name} is not a payload this API accepts: {said} (it answers {status}; put a "
+            f"payload it answers in {name})")
+
+
+def refusal_of(name: str, answer: Any) -> str | None:
+    """refusal() for what predict() returned (a Starlette Response carries a status)."""
+    return refusal(name, getattr(answer, "status_code", 200), getattr(answer, "body", None))
 
 
 @contextlib.contextmanager

@@ -11,9 +11,11 @@ builds it (the runtime's loader: Cortex's class rules, cwd the project, predicto
   built once, whichever files and APIs share it.
 - A tf_session ModelError (signature missing, a tensor not in the graph with the closest
   names, a name predictor.py reads that the signature or config lacks, a checkpoint
-  without its data file, not a model) is one error on predictor.config.model with
-  tf_session's message; any other failure of __init__ is one on predictor.path, in the
-  words Cortex would log.
+  without its data file, not a model) is one error with tf_session's message, on the key
+  it is about (model_error_key.py: `signature`, the `inputs` or `outputs` entry that names a
+  tensor the graph lacks, the `inputs` or `outputs` map that lacks a name predictor.py
+  reads), else on predictor.config.model; any other failure of __init__ is one on
+  predictor.path, in the words Cortex would log.
 - s3:// models are not downloaded, so not built: the OK line counts them.
 """
 
@@ -29,7 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .model_location import MODEL, S3
+from cortex_tools import TOOLS_PYTHON
+
+from .model_error_key import model_error_key
+from .model_location import S3
 from .problems import ApiScope, Result
 
 PATH = ("predictor", "path")
@@ -67,7 +72,8 @@ def build_all(candidates: list[Candidate]) -> None:
         for candidate in group:
             candidate.result.built += 1
             if outcome is not None:
-                key = MODEL if outcome["where"] == "model" else PATH
+                key = (model_error_key(outcome["message"], candidate.api)
+                       if outcome["where"] == "model" else PATH)
                 candidate.scope.error(key, outcome["message"])
 
 
@@ -112,8 +118,8 @@ def _run_child(jobs: list[dict[str, Any]]) -> list[dict[str, str] | None]:
             outcomes.append(found[index])
         else:
             outcomes.append({"where": "predictor", "message": "not built: the build process "
-                             f"{stopped or 'ended without an answer'} (make check --no-build "
-                             "skips building)"})
+                             f"{stopped or 'ended without an answer'} (to check without building: "
+                             f"{TOOLS_PYTHON} -m cortex_tools.config_check --no-build)"})
     return outcomes
 
 

@@ -4,7 +4,8 @@
 
 Each predictor built then answers the project's sample.json, as a worker would answer
 it: an exception or a 5xx answer fails the API with the predictor's own error (such an
-API starts, then answers that request 500).
+API starts, then answers that request 500), and a 4xx answer says that sample.json is not
+a payload the API accepts, in the API's words (sample.json is one it answers: README).
 
 stdin is a pickled list of jobs, {"config_path", "project_dir", "api"} (the API with its
 defaults filled in). For each job, in order, one JSON line is appended to RESULTS_FILE as
@@ -23,6 +24,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cortex_tools import TOOLS_PYTHON
+
 MODEL_ERROR = ("tf_session", "ModelError")  # (module, class) of the machinery's error
 PREDICTOR_MODULE = "cortex_predictor"  # the name Cortex loads predictor.py as
 
@@ -35,7 +38,9 @@ def main(argv: list[str]) -> int:
     except Exception as e:
         setup = {"where": "predictor", "message": f"not built: TensorFlow cannot be imported "
                  f"here ({type(e).__name__}: {e}); make check builds each predictor with "
-                 "the local TensorFlow (install requirements-dev.txt, or pass --no-build)"}
+                 f"the local TensorFlow ({TOOLS_PYTHON} -m pip install -r requirements-dev."
+                 f"txt; to check without building: {TOOLS_PYTHON} -m cortex_tools.config_check"
+                 " --no-build)"}
         _write(results_file, [(i, setup) for i in range(len(jobs))])
         return 0
     for index, job in enumerate(jobs):
@@ -94,6 +99,9 @@ def _answer_sample(spec, predictor) -> dict[str, str] | None:
     except Exception as e:
         return {"where": "predictor", "message": f"predict({project.SAMPLE}) raised "
                 f"{whole_cause(e)} (Cortex answers such a request 500)"}
+    refused = project.refusal_of(project.SAMPLE, answer)
+    if refused:
+        return {"where": "predictor", "message": refused}
     status = getattr(answer, "status_code", 200)
     if isinstance(status, int) and status >= 500:
         body = getattr(answer, "body", b"")

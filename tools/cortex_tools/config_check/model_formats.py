@@ -46,6 +46,18 @@ class NothingThere(NotAModel):
     """No model at all: no such path, or an S3 URL without a bucket."""
 
 
+class SeveralModels(NotAModel):
+    """A folder holding more than one model: the text names each and what to do, whole."""
+
+
+class NoModelYet(NotAModel):
+    """A folder holding nothing but its README.md (model/ after `make remove-example`): the
+    text says what to put there, whole."""
+
+
+PLACEHOLDER = "README.md"  # model/README.md says what goes in model/; it is no model file
+
+
 def local_format(path: Path, location: str) -> str:
     """The format of the model at `path` (written `location` in the config), as
     tf_session._model_kind decides it; NotAModel says what is there instead."""
@@ -55,7 +67,7 @@ def local_format(path: Path, location: str) -> str:
         models = _models_in_folder(names)
         if len(models) > 1:
             named = [os.path.join(location, name) for _, _, name in models if name]
-            raise NotAModel(
+            raise SeveralModels(
                 "holds more than one model: " + "; ".join(
                     f"a {kind} ({', '.join(files)})" for kind, files, _ in models)
                 + "; move all but one out of the folder"
@@ -64,6 +76,13 @@ def local_format(path: Path, location: str) -> str:
             return SAVED_MODEL
         if "checkpoint" in names:
             return CHECKPOINT
+        if set(names) <= {PLACEHOLDER}:  # tf_session says "a folder holding README.md"
+            readme = f": {os.path.join(location, PLACEHOLDER)}" if names else ""
+            raise NoModelYet(
+                "holds no model yet: put yours there (make convert SRC=PATH for a TensorFlow "
+                f"2.x or Keras model; a TF1 SavedModel, frozen graph or checkpoint as it is"
+                f"{readme}), then adapt predictor.py's four parts (README: \"Put in your own "
+                "model\")")
         found = "is a folder holding " + (", ".join(names[:8]) or "nothing") + (
             " ..." if len(names) > 8 else "")
         if models:
@@ -94,7 +113,8 @@ def _models_in_folder(names: list[str]) -> list[tuple[str, list[str], str]]:
     prefixes = sorted({n.rsplit(".", 1)[0] for n in names if n.endswith((".meta", ".index"))})
     if prefixes or "checkpoint" in names:
         files = (["checkpoint"] if "checkpoint" in names else []) + [p + ".*" for p in prefixes]
-        models.append((CHECKPOINT, files, "" if "checkpoint" in names else prefixes[-1]))
+        # its prefix is what `model` can name (its folder holds the other model too)
+        models.append((CHECKPOINT, files, prefixes[-1] if prefixes else ""))
     models += [(FROZEN_GRAPH, [n], n) for n in names
                if n.endswith(GRAPH_SUFFIXES) and n not in SAVED_MODEL_EXTRAS]
     return models

@@ -11,16 +11,20 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from . import graph_names
 from .machinery import Machinery
 from .messages import show
 from .model_formats import (
     NO_SIGNATURE,
+    NoModelYet,
     NotAModel,
     NothingThere,
+    SeveralModels,
     files_read,
     local_format,
     s3_format,
@@ -65,6 +69,9 @@ def check(config: dict[str, Any], machinery: Machinery, project: Project,
     target = project.root / relative
     try:
         kind = local_format(target, model)
+    except (NoModelYet, SeveralModels) as exc:  # each says what to do: no list of formats
+        scope.error(MODEL, f"{show(model)} {exc}")
+        return None
     except NotAModel as exc:
         allowed = where if isinstance(exc, NothingThere) else accepted
         scope.error(MODEL, f"{show(model)} {exc} ({allowed})")
@@ -73,7 +80,7 @@ def check(config: dict[str, Any], machinery: Machinery, project: Project,
     if left_out:
         scope.error(MODEL, f"{show(model)} {left_out}")
         return None
-    _require_tensor_names(kind, config, properties, scope, "")
+    _require_tensor_names(kind, config, properties, scope, "", local=target)
     return LOCAL
 
 
@@ -96,12 +103,23 @@ def _left_out(kind: str, relative: PurePosixPath, project: Project,
 
 
 def _require_tensor_names(kind: str | None, config: dict[str, Any], properties: dict,
-                          scope: ApiScope, assumed: str) -> None:
+                          scope: ApiScope, assumed: str, *, local: Path | None = None) -> None:
+    """inputs and outputs for a format without a signature; for a local model the message
+    names what the graph offers (graph_names), read once per model."""
     if kind not in NO_SIGNATURE:
         return
+    if "signature" in config:  # tf_session reads it for a SavedModel only
+        scope.warning(("predictor", "config", "signature"), f"is ignored: a {kind} has no "
+                      "signatures (its tensors are named in inputs and outputs)")
     for key in ("inputs", "outputs"):
-        if key not in config:
+        if key not in config and not scope.is_bad(("predictor", "config", key)):
             described = properties.get(key, {}).get("description", "a map of names to "
                                                     "tensor names")
+            offered = _offered(kind, str(local)).get(key) if local else None
             scope.error(("predictor", "config", key), f"is missing (a {kind} has no "
-                        f"signature: {described}{assumed})")
+                        f"signature: {described}{assumed}{'; ' + offered if offered else ''})")
+
+
+@functools.lru_cache(maxsize=16)
+def _offered(kind: str, path: str) -> dict[str, str]:
+    return graph_names.likely(kind, Path(path))

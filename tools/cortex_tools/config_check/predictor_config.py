@@ -7,9 +7,10 @@ tf_session.parse_duration's: its pattern is mirrored in DURATION below (a test a
 that both read the same texts alike).
 
 Beyond the schema:
-- an unknown key close to one tf_session reads is a warning (a misspelling; tf_session
-  logs the same at start-up, with the same closeness cutoff); any other key is the
-  user's own and passes;
+- an unknown key close to one tf_session reads is an error (a misspelling, whose setting
+  would be silently ignored; tf_session.check_config refuses it at start-up, with the
+  same closeness cutoff), and the only one about that key: the key it stands for is not
+  also "missing"; any other key is the user's own and passes;
 - a warning for server_side_batching.max_batch_size above autoscaling.threads_per_worker
   (tf_session.check_config logs the same once at start-up, and serves: batches hold at
   most threads_per_worker requests), and one when the autoscaler's target keeps batches
@@ -32,7 +33,7 @@ from .schema import TYPE_CHECKER
 
 CONFIG = ("predictor", "config")
 BATCHING = (*CONFIG, "server_side_batching")
-MISSPELLING_CUTOFF = 0.8  # tf_session.check_config's cutoff for the same warning
+MISSPELLING_CUTOFF = 0.8  # tf_session.check_config's cutoff for the same error
 
 # tf_session.parse_duration's text, exactly: a decimal number, then ns, us, µs, ms or s.
 DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|\u00b5s|ms|s)\s*$")
@@ -68,22 +69,31 @@ ConfigValidator = validators.extend(
 
 def check(config: dict[str, Any], api: dict[str, Any], machinery: Machinery,
           scope: ApiScope) -> None:
+    meant = _check_misspelt_keys(config, machinery, scope)
     errors = ConfigValidator(machinery.schema).iter_errors(config)
     for sub_path, message in schema_problems(errors, lambda _: None):
-        scope.error((*CONFIG, *sub_path), message)
-    _check_misspelt_keys(config, machinery, scope)
+        # "is missing" for a key a misspelt one stands for: that key's error said it
+        if not (sub_path and sub_path[0] in meant):
+            scope.error((*CONFIG, *sub_path), message)
     _check_batching(config, api, scope)
 
 
-def _check_misspelt_keys(config: dict[str, Any], machinery: Machinery, scope: ApiScope) -> None:
-    known = machinery.known_keys
+def _check_misspelt_keys(config: dict[str, Any], machinery: Machinery,
+                         scope: ApiScope) -> set[str]:
+    """An error for each unknown key close to a known one; the known keys they stand for,
+    marked bad, so that no later check also calls those missing."""
+    known, meant = machinery.known_keys, set()
     for key in config:
         if not isinstance(key, str) or key in known:
             continue
         close = difflib.get_close_matches(key, known, n=1, cutoff=MISSPELLING_CUTOFF)
         if close:
-            scope.warning((*CONFIG, key), f"is not a key {machinery.path.name} reads (did "
-                          f"you mean {close[0]}?)")
+            scope.error((*CONFIG, key), f"is not a key {machinery.path.name} reads (did you "
+                        f"mean {close[0]}? name a key of your own further from its keys)")
+            if close[0] not in config:
+                meant.add(close[0])
+                scope.bad.add((*CONFIG, close[0]))
+    return meant
 
 
 def _check_batching(config: dict[str, Any], api: dict[str, Any], scope: ApiScope) -> None:

@@ -2,8 +2,10 @@
 it (same file system, so the final move is a rename) and moved into place only once it is
 verified. On any failure the temporary folder goes and DEST is as it was.
 
-DEST may be absent, an empty folder or a SavedModel folder (a model made earlier, or SRC
-itself: converting in place keeps `model: model` in the config); anything else stays.
+DEST may be absent, an empty folder, a folder holding only its README.md (model/ after
+`make remove-example`) or a SavedModel folder (a model made earlier, or SRC itself:
+converting in place keeps `model: model` in the config); anything else stays. DEST's
+README.md is kept: it moves into the new DEST.
 """
 
 from __future__ import annotations
@@ -16,14 +18,16 @@ from collections.abc import Iterator
 
 from cortex_tools.convert.errors import ConvertError
 
+NOTES = "README.md"  # model/README.md: what goes in model/, no part of any model
+
 
 def check(dest: str) -> None:
     """ConvertError when DEST holds something a model must not replace."""
     if os.path.isfile(dest) or os.path.islink(dest):
         raise ConvertError(f"DEST {dest} is a file: name a folder (the SavedModel's)")
     if os.path.isdir(dest):
-        names = os.listdir(dest)
-        if names and not {"saved_model.pb", "saved_model.pbtxt"} & set(names):
+        names = set(os.listdir(dest)) - {NOTES}
+        if names and not {"saved_model.pb", "saved_model.pbtxt"} & names:
             raise ConvertError(f"DEST {dest} is a folder holding {', '.join(sorted(names)[:5])}"
                                ", not a SavedModel: name another DEST, or empty it")
 
@@ -39,6 +43,8 @@ def staged(dest: str) -> Iterator[str]:
     try:
         yield folder
         os.chmod(folder, 0o755)  # mkdtemp's 0700 would keep the model from other users
+        if os.path.isfile(os.path.join(dest, NOTES)):
+            shutil.copy2(os.path.join(dest, NOTES), os.path.join(folder, NOTES))
         _replace(folder, dest)
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -92,6 +92,8 @@ def _through_predictor(model: str, api: str, config: str, signature: Signature,
     failed = _read(folder / "error.json").get("error") or runs.get("local_error")
     if failed:
         return f"predictor.py (api {api}) fails on it: {failed}"
+    if runs.get("refused"):
+        return f"predictor.py (api {api}) answers 4xx: {runs['refused']}"
     inputs = {t: k for k, t in signature.tensor_names("inputs").items()}
     outputs = {t: k for k, t in signature.tensor_names("outputs").items()}
     job = Job(folder, f"sample.json through predictor.py (api {api})")

@@ -32,9 +32,14 @@ def success(dest: str, source: Source, signature: Signature, stripped: list[str]
         lines.append(f"  {verdict.tier}: max |diff| from the source model "
                      f"{diff_text(verdict.comparison.max_diff)}")
     inputs = ", ".join(f'"{t.name}"' for t in signature.inputs)
-    outputs = ", ".join(f'"{t.name}"' for t in signature.outputs)
+    # predict() fetches OUTPUTS per example: each needs the batch as its first axis.
+    batched = [t for t in signature.outputs if t.shape is None or t.shape[:1] == (None,)]
+    outputs = ", ".join(f'"{t.name}"' for t in batched)
+    others = [t for t in signature.outputs if t not in batched]
+    aside = "; ".join(f'{t.name} {t.shape_text} has no batch axis: in __init__, '
+                      f'self.model.evaluate("{t.name}") if it needs no input' for t in others)
     lines.append(f"next: predictor.config `model: {dest}`; in predictor.py, INPUTS = "
-                 f"[{inputs}] and OUTPUTS = [{outputs}]")
+                 f"[{inputs}] and OUTPUTS = [{outputs}]" + (f" ({aside})" if aside else ""))
     return lines
 
 

@@ -95,8 +95,8 @@ def _signature_name(signatures: dict, wanted: str | None, location: str) -> str:
         raise ConvertError(f"SRC {location} has no signature: export it with a "
                            "signature_def_map (predict_signature_def)")
     raise ConvertError(f"SRC {location} has several signatures ({', '.join(sorted(signatures))})"
-                       " and none is serving_default: name one with --signature KEY (make "
-                       "convert SIGNATURE=KEY)")
+                       f" and none is serving_default: name one, e.g. make convert SRC={location} "
+                       f"SIGNATURE={sorted(signatures)[0]}")
 
 
 def _names(graph, inputs: list[str] | None, outputs: list[str] | None,
@@ -123,8 +123,7 @@ def _names(graph, inputs: list[str] | None, outputs: list[str] | None,
                          for t in op.outputs if t.name not in consumed]
     if not found_outputs:
         raise ConvertError(f"SRC {location}: no output found (no tensor that nothing "
-                           "consumes): name them with --outputs NODE,... (make convert "
-                           "OUTPUTS=...)")
+                           f"consumes): name them: make convert SRC={location} OUTPUTS=NODE,...")
     return ({key_of(name): name for name in found_inputs},
             {key_of(name): name for name in found_outputs})
 

@@ -121,8 +121,8 @@ def _signature_name(signatures: dict, wanted: str | None, location: str) -> str:
             "tf.saved_model.save(obj, path, signatures=obj.f.get_concrete_function(...)), "
             "or a Keras model with model.export(path)")
     raise ConvertError(f"SRC {location} has several signatures ({', '.join(sorted(signatures))})"
-                       " and none is serving_default: name one with --signature KEY (make "
-                       "convert SIGNATURE=KEY)")
+                       f" and none is serving_default: name one, e.g. make convert SRC={location} "
+                       f"SIGNATURE={sorted(signatures)[0]}")
 
 
 def _frozen(function, kind: str, location: str) -> Source:

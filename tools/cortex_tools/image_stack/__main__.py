@@ -41,8 +41,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "specs":
         from cortex_tools.image_stack.specs import project_json
+        from cortex_tools.project import config_error_line
+        from cortex_tools.runtime.errors import ConfigError
 
-        print(project_json(Path(args.project).resolve()))
+        try:
+            print(project_json(Path(args.project).resolve()))
+        except ConfigError as e:  # one line, for the image stack's tests to show
+            print(f"error: {config_error_line(e)}", file=sys.stderr)
+            return 1
         return 0
     from cortex_tools.image_stack import check as check_module
 

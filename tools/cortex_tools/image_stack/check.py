@@ -79,6 +79,11 @@ def check_api(spec: ApiSpec, image_found: Callable[[], dict[str, Any]]) -> tuple
         local = local_answers(spec, [p.value for p in payloads])
     except Exception as e:  # the local side's own failure (PredictorError and the like)
         return False, f"{what}: cannot be checked: the local runtime fails: {_one_line(e)}"
+    for name, answer in zip(names, local, strict=True):
+        refused = project.refusal(name, answer.get("status"), answer.get("json",
+                                                                       answer.get("text")))
+        if refused:  # the local runtime's answer already: the image stack's says no more
+            return False, f"{what}: {refused}"
     found = image_found()
     if "start_error" in found:
         return False, f"{what}: fails on the image stack at start: {found['start_error']}"

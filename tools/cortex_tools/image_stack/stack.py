@@ -26,7 +26,7 @@ PY36_DIR = Path(__file__).with_name("py36")  # the modules that run on the image
 VENV = TEMPLATE_ROOT / ".venv-image"
 TEST_TOOLS_DIR = VENV / "test-tools"
 PIP = "pip<22"  # the last pip for Python 3.6
-GET_ONE = "pyenv install 3.6.15 (or PYTHON36=/path/to/python3.6 make ...)"
+GET_ONE = "pyenv install 3.6.15, or point make at one: make setup PYTHON36=/path/to/python3.6"
 NAME = "image stack"
 
 
@@ -40,8 +40,13 @@ class Interpreter:
     version: str  # "3.6.15"
 
 
-def python(venv: Path = VENV) -> Path:
-    return venv / "bin" / "python"
+# What pip downloads for the venv (requirements-image.txt and test-tools.txt, as PyPI serves
+# them for Python 3.6 on Linux), less what its cache holds: said before it starts.
+DOWNLOAD = "up to about 185 MB (tensorflow-cpu 2.1.0 is 100 MB of it)"
+
+
+def python(venv: Path | None = None) -> Path:
+    return (venv or VENV) / "bin" / "python"
 
 
 def find_python36(explicit: str | None = None) -> Interpreter | None:
@@ -87,7 +92,7 @@ def stamp(interpreter_version: str) -> Path:
     return VENV / f".ready-{digest}"
 
 
-def ready_version(venv: Path = VENV) -> str | None:
+def ready_version(venv: Path | None = None) -> str | None:
     """The venv's Python version if it is made and matches the lists, else None."""
     if not python(venv).is_file():
         return None
@@ -114,7 +119,8 @@ def setup(explicit: str | None = None, say=print) -> bool:
     if stamp(interpreter.version).is_file() and ready_version() == interpreter.version:
         return True
     say(f"{NAME}: making {VENV.name} from Python {interpreter.version} ({interpreter.path}) "
-        f"with {PINS.name}, about a minute")
+        f"with {PINS.name}: pip downloads {DOWNLOAD} into {VENV}, less what its cache "
+        "holds; about a minute")
     if VENV.exists():
         shutil.rmtree(VENV)
     steps = [

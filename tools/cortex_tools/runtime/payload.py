@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 
+from cortex_tools import TOOLS_PYTHON
 from cortex_tools.runtime.client_errors import ClientError
 from cortex_tools.runtime.json_payload import JsonParser, MalformedPayload
 from cortex_tools.runtime.limits import Limits
@@ -63,7 +64,8 @@ class PayloadReader:
         except (ClientError, ClientDisconnect):
             raise
         except AssertionError as e:  # Starlette's way of saying python-multipart is missing
-            raise RuntimeError(f"{e} (Cortex's image has it: pip install python-multipart)") from e
+            raise RuntimeError(f"{e} (Cortex's image has it: {TOOLS_PYTHON} -m pip install "
+                               "-r requirements-dev.txt)") from e
         except HTTPException as e:  # Starlette's words for what the multipart parser found
             detail = str(e.detail).rstrip(".")
             raise MalformedPayload(f"malformed form payload: {detail}; {FORM_INSTEAD}") from None

@@ -29,6 +29,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any
 
+from cortex_tools.config_check.model_error_key import located
 from cortex_tools.runtime.errors import StartupError, WorkerFailure
 from cortex_tools.runtime.restarts import RestartPolicy, exit_cause
 from cortex_tools.runtime.worker import BUILT, ERROR, GO, READY, WorkerPlan, run_worker
@@ -181,7 +182,8 @@ class Supervisor:
     def _on_message(self, slot: Slot, worker: Worker, message: tuple[str, object]) -> None:
         kind = message[0]
         if kind == ERROR:
-            worker.error = str(message[1])
+            spec = slot.plan.spec  # a ModelError names the config's line to fix, as make check
+            worker.error = located(str(message[1]), spec.config_path, spec.name)
             if not self.announced:
                 raise StartupError(worker.error)
         elif kind == BUILT:

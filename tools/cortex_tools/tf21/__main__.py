@@ -28,6 +28,7 @@ import os
 import sys
 from pathlib import Path
 
+from cortex_tools import TOOLS_PYTHON
 from cortex_tools.tf21 import TF_VERSION
 from cortex_tools.tf21.wheel import SetupError
 
@@ -72,7 +73,8 @@ def _check(args: argparse.Namespace) -> int:
         if not result.ok:
             errors = len(result.errors)
             print(f"{config}: not a valid Cortex 0.17 config ({errors} error"
-                  f"{'' if errors == 1 else 's'}: python -m cortex_tools.config_check {config})")
+                  f"{'' if errors == 1 else 's'}: {TOOLS_PYTHON} -m cortex_tools.config_check "
+                  f"{config})")
             ok = False
             continue
         apis += [(config, api["name"]) for api in result.apis]

@@ -150,6 +150,8 @@ def verdict(what: str, out: Path, prepared: Setup, local_error: str | None) -> O
                                    if locally else [])
         return Outcome(False, f"{what}: fails in TensorFlow {TF_VERSION}: {found.headline}",
                        details)
+    if runs.get("refused"):  # sample.json's fault: no outputs of it to compare
+        return Outcome(False, f"{what}: {runs['refused']}")
     if locally:
         return Outcome(False, f"{what}: loads in TensorFlow {TF_VERSION}, but outputs were "
                               f"not compared: the local side fails: {locally}")

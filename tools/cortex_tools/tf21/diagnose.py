@@ -12,10 +12,11 @@ import os
 import re
 from dataclasses import asdict, dataclass
 
+from cortex_tools import TOOLS_PYTHON
 from cortex_tools.tf21 import TF_VERSION
 from cortex_tools.tf_errors import joined
 
-FIX_GRAPH = ".venv/bin/python -m cortex_tools.tf21 fix-graph"
+FIX_GRAPH = f"{TOOLS_PYTHON} -m cortex_tools.tf21 fix-graph"
 MAX_LISTED = 5
 MAX_VALUES = 3
 # What `make convert` (cortex_tools.convert) removes: freezing turns resource variables

@@ -8,7 +8,8 @@ For each item of JOB.json it prepares what the TF 2.1 runner needs, in the item'
   with what TF 2.1's registry lacks (diagnose.graph_findings);
 - runs.json, feed_N.npz, local_N.npz: every Session.run that the local predictor makes
   while it answers sample.json (an API), or one run of the model on the given or made-up
-  feed (a model path): fetched names, fed arrays and the local results.
+  feed (a model path): fetched names, fed arrays and the local results; and, when the
+  API answers sample.json 4xx, the line that says it is no payload the API accepts.
 
 Items: {"api": NAME, "config": FILE, "out": DIR} (with "model": PATH, the API loads that
 model instead of its config's: make convert runs a model it has just written through the
@@ -75,7 +76,7 @@ def prepare_api(item: dict, consumer_ops: dict, out: Path) -> None:
         _write_plan(out, lambda: _plan(machinery, location, consumer_ops), config)
 
     runs: list = []
-    local_error = None
+    local_error = refused = None
     try:
         predictor = project.build(spec)
         sample = next((p for p in project.payloads(spec.project_dir)
@@ -86,12 +87,13 @@ def prepare_api(item: dict, consumer_ops: dict, out: Path) -> None:
         with project.in_project(spec), project.recorded_session_runs() as recorded:
             answer = predictor.predict(**_predict_args(predictor, sample.value))
         runs = [(run.fetches, run.feed, run.results) for run in recorded]
-        if not runs:
+        refused = project.refusal_of(project.SAMPLE, answer)
+        if not runs and not refused:
             raise LookupError(f"predict({project.SAMPLE}) made no Session.run (it answered "
                               f"{_shown(answer)})")
     except Exception as e:
         local_error = _one_line(e)
-    _write_runs(out, runs, local_error)
+    _write_runs(out, runs, local_error, refused)
 
 
 def prepare_model(item: dict, consumer_ops: dict, out: Path) -> None:
@@ -133,7 +135,10 @@ def _write_plan(out: Path, make_plan, config: bytes) -> None:
     _write_json(out / "plan.json", {"plan": plan.as_json(), "config": config.hex()})
 
 
-def _write_runs(out: Path, runs: list, local_error: str | None) -> None:
+def _write_runs(out: Path, runs: list, local_error: str | None,
+                refused: str | None = None) -> None:
+    """runs.json: what each run fed and fetched, the local failure, and `refused`: the line
+    saying that sample.json is no payload the API accepts (a 4xx answer)."""
     described = []
     for index, (fetches, feed, results) in enumerate(runs):
         arrays.save(out / f"feed_{index}.npz", {name: arrays.as_array(value)
@@ -142,7 +147,8 @@ def _write_runs(out: Path, runs: list, local_error: str | None) -> None:
                     {name: arrays.as_array(value) for name, value
                      in zip(fetches, results, strict=True) if ":" in name})
         described.append({"fetches": list(fetches), "feeds": list(feed)})
-    _write_json(out / "runs.json", {"runs": described, "local_error": local_error})
+    _write_json(out / "runs.json", {"runs": described, "local_error": local_error,
+                                    "refused": refused})
 
 
 def _run_model_locally(machinery, item: dict) -> tuple[list[str], dict, list]:

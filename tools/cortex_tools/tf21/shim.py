@@ -48,7 +48,7 @@ def build(folder: Path, compiler: str | None = None) -> Path:
         raise SetupError(f"no C compiler ({cc}) to build the one-line shim that TF 2.1's "
                          f"library needs on Python {sys.version_info[0]}."
                          f"{sys.version_info[1]} (it defines {SYMBOL}): install one "
-                         "(apt-get install gcc), or set CC")
+                         "(sudo apt-get install gcc), or set CC")
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder, prefix=".build-") as tmp:
         source = Path(tmp) / "shim.c"

@@ -87,8 +87,11 @@ def ensure(cache: Path | None = None) -> Extracted:
 
 
 def fetch(folder: Path) -> Path:
-    """Download the pinned wheel into `folder` with pip and check its sha256."""
+    """Download the pinned wheel into `folder` with pip and check its sha256; one line
+    first, since pip shows no progress here and the wheel is large."""
     folder.mkdir(parents=True, exist_ok=True)
+    print(f"TensorFlow {TF_VERSION} for the checks: pip downloads {WHEEL_NAME} "
+          f"({WHEEL_SIZE / 1e6:.0f} MB) into {folder}, once", flush=True)
     with tempfile.TemporaryDirectory(dir=folder, prefix=".download-") as tmp:
         command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
                    "--no-cache-dir", "--only-binary=:all:", "--implementation", "cp",

@@ -53,8 +53,9 @@ def load(project_dir):
                            str(project_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True)
     if done.returncode != 0:
-        raise RuntimeError("the local tools cannot read the project's APIs: %s"
-                           % (done.stderr.strip().splitlines() or ["no output"])[-1])
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError("the project's APIs do not load: %s" % (
+            last[len("error: "):] if last.startswith("error: ") else last))
     found = json.loads(done.stdout)
     return ([Spec(fields) for fields in found["specs"]],
             [Payload(p["name"], p["value"]) for p in found["payloads"]])
