@@ -37,6 +37,8 @@ def test_the_quick_plan_answers_for_the_projects_api(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     first_api = yaml.safe_load((ROOT / "cortex.yaml").read_text())[0]["name"]
     assert summary["plan"] == "quick" and summary["api"]["name"] == first_api
+    # The report's header names the command that made it, as it runs from a shell here.
+    assert summary["command"].startswith(".venv/bin/python -m cortex_tools.bench --quick")
     assert len(summary["sweep"]) >= 2
     assert all(r["errors"] == 0 and r["rps"] > 0 for r in summary["sweep"]), summary["sweep"]
     assert summary["soak"]["errors"] == 0 and summary["soak"]["requests"] > 0

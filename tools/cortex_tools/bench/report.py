@@ -57,8 +57,13 @@ def summary_screen(s: dict[str, Any]) -> list[str]:
             f"```yaml\n{s['recommendation']['line']}\n```",
             *(["\n".join(f"- {n}." for n in notes)] if (notes := s["recommendation"]["notes"])
               else []),
-            "## Targets", table(["target", "measured", ""], targets),
+            "## Targets", TARGETS_NOTE, table(["target", "measured", ""], targets),
             "## Key figures", "\n".join(key_figures(s))]
+
+
+TARGETS_NOTE = ("The template's own speed targets (tf_session.py's cost and its batching, "
+                "on this machine), not your API's: a MISS says where the template falls "
+                "short here, not that your API is wrong.")
 
 
 def floors_line(s: dict[str, Any], best_rps: float) -> str:
@@ -134,7 +139,8 @@ def key_figures(s: dict[str, Any]) -> list[str]:
                  f"({soak['rss_growth_pct']:+.2f}%) from after the warm-up to the end" +
                  (" (a worker was replaced meanwhile)" if soak["workers_replaced"] else "") + ".")
     own = "" if o["max_replica_concurrency"] == o["api_max_replica_concurrency"] else \
-        f" (generated: 4x the API's {o['api_max_replica_concurrency']} is more than wrk makes)"
+        (f" (a setting made for this run: 4x the API's own "
+         f"{o['api_max_replica_concurrency']} would be more connections than wrk opens)")
     lines.append(f"- Overload: {o['connections']} connections on max_replica_concurrency "
                  f"{o['max_replica_concurrency']}{own}: {100 * o['share_503']:.0f}% answered "
                  f"503, p99 of all answers {o['p99_ms']:.1f} ms, {o['rps']:.0f} req/s of 2xx; "

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     plan, started = QUICK if args.quick else FULL, time.time()
     summary: dict[str, Any] = {
-        "command": " ".join(["python -m cortex_tools.bench",
+        "command": " ".join([".venv/bin/python -m cortex_tools.bench",
                              shlex.join(sys.argv[1:] if argv is None else argv)]).strip(),
         "started_at": time.strftime("%Y-%m-%d %H:%M %Z", time.localtime(started)),
         "plan": plan.name, "machine": machine(), "p99_bound_ms": args.p99_ms,
