@@ -57,13 +57,12 @@ def summary_screen(s: dict[str, Any]) -> list[str]:
             f"```yaml\n{s['recommendation']['line']}\n```",
             *(["\n".join(f"- {n}." for n in notes)] if (notes := s["recommendation"]["notes"])
               else []),
-            "## Targets", TARGETS_NOTE, table(["target", "measured", ""], targets),
+            "## Targets", table([TARGET_COLUMN, "measured", ""], targets),
             "## Key figures", "\n".join(key_figures(s))]
 
 
-TARGETS_NOTE = ("The template's own speed targets (tf_session.py's cost and its batching, "
-                "on this machine), not your API's: a MISS says where the template falls "
-                "short here, not that your API is wrong.")
+# A MISS is about tf_session.py on this machine; read as the user's API's, it misleads.
+TARGET_COLUMN = "the template's own target (a MISS is the template's, not your API's)"
 
 
 def floors_line(s: dict[str, Any], best_rps: float) -> str:
