@@ -1301,23 +1301,24 @@ def _plain_finite(value):
 
 
 def _strategies(sess):
-    """(per_request, once_per_thread) for `sess`: each calls fn(sess, arg) with sess.graph
-    and sess as this thread's defaults. Closures over sess, not methods: on Python 3.6 a
-    bound method's call and its attribute look-ups cost more than once_per_thread's whole
-    check (about 145 ns over a bare call as a method, 80 ns as a closure). One argument,
-    not *args and **kwargs: packing them would cost more than the check too."""
+    """The two strategies for `sess`, named as Model's attributes: each calls
+    fn(sess, arg) with sess.graph and sess as this thread's defaults. Closures over sess,
+    not methods: on Python 3.6 a bound method's call and its attribute look-ups cost more
+    than once_per_thread's whole check (about 145 ns over a bare call as a method, 80 ns
+    as a closure). One argument, not *args and **kwargs: packing them would cost more than
+    the check too."""
     graph, this_thread = sess.graph, _this_thread
 
-    def per_request(fn, arg=None):
+    def _run_per_request(fn, arg=None):
         with graph.as_default(), sess.as_default():
             return fn(sess, arg)
 
-    def once_per_thread(fn, arg=None):
+    def _run_once_per_thread(fn, arg=None):
         if this_thread.session is not sess:
             enter_defaults_for_this_thread(sess)
         return fn(sess, arg)
 
-    return per_request, once_per_thread
+    return _run_per_request, _run_once_per_thread
 
 
 class _ThisThread(threading.local):

@@ -109,7 +109,7 @@ def test_convert_names_a_signature_with_a_command_that_converts(project):
     assert (project / "model" / "saved_model.pb").is_file()
     # its next step names as OUTPUTS only what predict() can fetch per example
     assert again.stdout.splitlines()[-1] == (
-        'next: predictor.config `model: model`; in predictor.py, INPUTS = ["x", "ids"] and '
+        'next: predictor.config `model: model`; in predictor.py, INPUTS = ["ids", "x"] and '
         'OUTPUTS = ["y"] (scale (2,) has no batch axis: in __init__, self.model.evaluate('
         '"scale") if it needs no input)')
 

@@ -39,8 +39,10 @@ def from_saved_model(kind, location: str, signature: str | None) -> Source:
     signatures = {key: value for key, value in meta.signature_def.items()
                   if not key.startswith("__")}
     name = _signature_name(signatures, signature, location)
-    inputs = {key: info.name for key, info in signatures[name].inputs.items()}
-    outputs = {key: info.name for key, info in signatures[name].outputs.items()}
+    # A signature's maps have no order of their own (protobuf maps): by key, so that what
+    # make convert prints is the same on every run.
+    inputs = {key: info.name for key, info in sorted(signatures[name].inputs.items())}
+    outputs = {key: info.name for key, info in sorted(signatures[name].outputs.items())}
     return _frozen(kind.name, location, sess, inputs, outputs)
 
 
