@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -32,6 +31,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from cortex_tools.image_stack.py36.cortex_response import to_response
 from cortex_tools.runtime.client_errors import ClientError, error_response
 from cortex_tools.runtime.executor import PredictPool
 from cortex_tools.runtime.in_flight import InFlightLimit
@@ -49,17 +49,6 @@ RETURN_HINT = (
     "a bytes object, a string, or a starlette.response.Response object"
 )
 WHAT_TO_SEND = "POST a payload to / or /predict (GET there answers a summary)"
-
-
-def to_response(prediction: Any) -> Response:
-    """``predict``'s return value as Cortex sends it. Raises if it is not JSON-able."""
-    if isinstance(prediction, bytes):
-        return Response(content=prediction, media_type="application/octet-stream")
-    if isinstance(prediction, str):
-        return Response(content=prediction, media_type="text/plain")
-    if isinstance(prediction, Response):
-        return prediction
-    return Response(content=json.dumps(prediction), media_type="application/json")
 
 
 class CortexCORSMiddleware(CORSMiddleware):

@@ -31,7 +31,6 @@ once it listens on 127.0.0.1.
 import asyncio
 import contextlib
 import inspect
-import json
 import os
 import socket
 import sys
@@ -42,6 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import image_project
 import uvicorn
+from cortex_response import to_response
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.background import BackgroundTasks
@@ -147,14 +147,7 @@ def make_app(predictor, threads, api_name="api"):
             kwargs["headers"] = request.headers
         if "query_params" in predict_args:
             kwargs["query_params"] = request.query_params
-        answer = predictor.predict(**kwargs)
-        if isinstance(answer, bytes):
-            return Response(content=answer, media_type="application/octet-stream")
-        if isinstance(answer, str):
-            return Response(content=answer, media_type="text/plain")
-        if isinstance(answer, Response):
-            return answer
-        return Response(content=json.dumps(answer), media_type="application/json")
+        return to_response(predictor.predict(**kwargs))
 
     def summary():
         return {"message": SUMMARY}
