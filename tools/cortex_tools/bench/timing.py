@@ -149,14 +149,10 @@ def own_cost(model, call, repeats):
     def bare():
         return sess.run(fetches, feed)
 
-    timers = (timeit.Timer(call), timeit.Timer(bare))
-    loops = max(int(0.02 / max(timers[0].timeit(20) / 20, 1e-9)), 5)  # ~20 ms per timing
-    timers[1].timeit(20)
-    times = [tuple(t.timeit(loops) / loops * 1e6 for t in timers) for _ in range(repeats)]
-    us_predict = statistics.median(t[0] for t in times)
-    us_run = statistics.median(t[1] for t in times)
-    return {"us_predict": round(us_predict, 1), "us_run": round(us_run, 1),
-            "us_own": round(statistics.median(t[0] - t[1] for t in times), 1)}
+    times = _paired(call, bare, repeats)
+    return {"us_predict": _median_us(t[0] for t in times),
+            "us_run": _median_us(t[2] for t in times),
+            "us_own": _median_us(t[0] - t[2] for t in times)}
 
 
 def batch_cost(model, call, size, repeats):
@@ -169,20 +165,26 @@ def batch_cost(model, call, size, repeats):
     example = _example_of(model, call)
     if example is None:
         return None
-    one, many = (timeit.Timer(lambda n=n: run([example] * n)) for n in (1, size))
-    loops = max(int(0.02 / max(one.timeit(20) / 20, 1e-9)), 5)  # ~20 ms per timing
-    many.timeit(20)
-    times = [_timed(one, loops) + _timed(many, loops) for _ in range(repeats)]
-
-    def median_us(index):
-        return round(statistics.median(t[index] for t in times) * 1e6, 1)
-
-    us_one, us_many = median_us(0), median_us(2)
+    times = _paired(lambda: run([example]), lambda: run([example] * size), repeats)
+    us_one, us_many = _median_us(t[0] for t in times), _median_us(t[2] for t in times)
     # CPU as well as wall time: the Amdahl bound sets the model's CPU against the
     # server's CPU per request (TensorFlow's own threads count, as they do there).
     return {"size": size, "us_1": us_one, "us_batch": us_many,
-            "ratio": round(us_many / us_one, 2), "cpu_us_1": median_us(1),
-            "cpu_us_batch": median_us(3)}
+            "ratio": round(us_many / us_one, 2), "cpu_us_1": _median_us(t[1] for t in times),
+            "cpu_us_batch": _median_us(t[3] for t in times)}
+
+
+def _paired(first, second, repeats):
+    """Per repeat, (wall s, CPU s) per call of first, then the same of second: each timed
+    over about 20 ms of calls, the two in turn, so that the machine's drift hits both."""
+    timers = (timeit.Timer(first), timeit.Timer(second))
+    loops = max(int(0.02 / max(timers[0].timeit(20) / 20, 1e-9)), 5)  # ~20 ms per timing
+    timers[1].timeit(20)
+    return [_timed(timers[0], loops) + _timed(timers[1], loops) for _ in range(repeats)]
+
+
+def _median_us(seconds):
+    return round(statistics.median(seconds) * 1e6, 1)
 
 
 def _timed(timer, loops):
