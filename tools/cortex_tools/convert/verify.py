@@ -19,8 +19,6 @@ whatever it returns is compared with the source and reported like the others.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,20 +109,16 @@ class ImageStackTier:
             request.write_text(json.dumps({"project": str(stack.TEMPLATE_ROOT),
                                            "model": self.model,
                                            "runs": runs}))
-            try:
-                done = subprocess.run(
-                    [str(stack.python()), str(stack.PY36_DIR / "model_outputs.py"),
-                     str(request)], capture_output=True, text=True, timeout=self.TIMEOUT_S,
-                    env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-            except subprocess.TimeoutExpired:
-                raise TierFailure(f"no answer within {self.TIMEOUT_S} s", []) from None
+            done = stack.run_py36("model_outputs.py", str(request), timeout=self.TIMEOUT_S)
+            if done is None:
+                raise TierFailure(f"no answer within {self.TIMEOUT_S} s", [])
             if (folder / "error.json").is_file():
                 error = json.loads((folder / "error.json").read_text())["error"]
                 raise TierFailure(f"tf_session cannot load or run it: {error}", [])
             if done.returncode != 0:
-                tail = [line for line in done.stderr.splitlines() if line.strip()][-1:]
+                tail = stack.last_error_line(done)
                 raise TierFailure(f"the process ended with exit status {done.returncode}",
-                                  tail)
+                                  [tail] if tail else [])
             return [_by_name(arrays.load(run["out"]), signature) for run in runs]
 
 

@@ -19,7 +19,6 @@ import json
 import logging
 import math
 import os
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -123,16 +122,12 @@ def image_answers(spec: ApiSpec, payloads: list[project.Payload]) -> dict[str, A
         job, out = Path(tmp) / "job.json", Path(tmp) / "out.json"
         job.write_text(json.dumps({"spec": spec_json(spec), "payloads": [
             {"name": p.name, "value": p.value} for p in payloads]}))
-        try:
-            done = subprocess.run(
-                [str(stack.python()), str(stack.PY36_DIR / "api_answers.py"), str(job),
-                 str(out)], capture_output=True, text=True, timeout=TIMEOUT_S,
-                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-        except subprocess.TimeoutExpired:
+        done = stack.run_py36("api_answers.py", str(job), str(out), timeout=TIMEOUT_S)
+        if done is None:
             return {"crash": f"no answer within {TIMEOUT_S} s"}
         if done.returncode != 0 or not out.is_file():
-            tail = [line for line in done.stderr.splitlines() if line.strip()][-1:]
-            return {"crash": f"exit status {done.returncode}: {' '.join(tail) or 'no output'}"}
+            tail = stack.last_error_line(done) or "no output"
+            return {"crash": f"exit status {done.returncode}: {tail}"}
         return json.loads(out.read_text())
 
 

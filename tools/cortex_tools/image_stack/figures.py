@@ -7,8 +7,6 @@ batch of them, measured by bench.timing's code in a .venv-image process
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -31,16 +29,12 @@ def measure(spec: ApiSpec, sample: Any, *, threads: tuple[int, ...], seconds: fl
         job.write_text(json.dumps({"spec": spec_json(spec), "sample": sample,
                                    "threads": list(threads), "seconds": seconds,
                                    "repeats": repeats, "batch_size": batch_size}))
-        try:
-            done = subprocess.run([str(stack.python()), str(stack.PY36_DIR / "figures.py"),
-                                   str(job), str(out)], capture_output=True, text=True,
-                                  timeout=TIMEOUT_S,
-                                  env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-        except subprocess.TimeoutExpired:
+        done = stack.run_py36("figures.py", str(job), str(out), timeout=TIMEOUT_S)
+        if done is None:
             return {"error": f"the image stack gave no figures within {TIMEOUT_S} s"}
         if done.returncode != 0 or not out.is_file():
-            tail = [line for line in done.stderr.splitlines() if line.strip()][-1:]
-            return {"error": f"the image stack's process failed: {' '.join(tail)}"}
+            return {"error": f"the image stack's process failed: "
+                             f"{stack.last_error_line(done)}"}
         found = json.loads(out.read_text())
     found["seconds"] = round(time.monotonic() - started, 1)  # what it added to the bench
     return found

@@ -100,6 +100,22 @@ def ready_version(venv: Path | None = None) -> str | None:
     return version if version and stamp(version).is_file() else None
 
 
+def run_py36(script: str, *args: str, timeout: float) -> subprocess.CompletedProcess | None:
+    """py36/`script` run with `args` by .venv-image's Python, TensorFlow's C++ logs quiet,
+    its output captured; None when it does not end within `timeout` seconds."""
+    try:
+        return subprocess.run([str(python()), str(PY36_DIR / script), *args],
+                              capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    except subprocess.TimeoutExpired:
+        return None
+
+
+def last_error_line(done: subprocess.CompletedProcess) -> str:
+    """The last line a process wrote to stderr that is not blank ('' when there is none)."""
+    return next((line for line in reversed(done.stderr.splitlines()) if line.strip()), "")
+
+
 def is_ready() -> bool:
     return ready_version() is not None
 
