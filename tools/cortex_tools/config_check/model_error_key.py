@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .problems import ERROR, Problem
 from .yamlfile import load_yaml
 
 CONFIG = ("predictor", "config")
@@ -40,8 +41,8 @@ def model_error_key(message: str, api: dict[str, Any]) -> tuple:
 
 
 def located(message: str, config_path: Path, api_name: str) -> str:
-    """`message` (a predictor's start-up error) prefixed as make check prints a problem,
-    `FILE:LINE: api NAME: key: `, when it is a tf_session ModelError about a key the API
+    """`message` (a predictor's start-up error) as make check prints a problem
+    (`FILE:LINE: api NAME: key: message`), when it is a tf_session ModelError about a key the API
     has in the file; else `message` as it is."""
     if "ModelError: " not in message:
         return message
@@ -58,5 +59,5 @@ def located(message: str, config_path: Path, api_name: str) -> str:
                 return message
             shown = os.path.relpath(config_path)
             shown = shown if not shown.startswith("..") else str(config_path)
-            return f"{shown}:{line}: api {api_name}: {'.'.join(key)}: {message}"
+            return Problem(ERROR, line, api_name, ".".join(key), message, file=shown).format()
     return message
