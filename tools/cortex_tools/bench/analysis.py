@@ -109,7 +109,7 @@ def batching_targets(batching: dict[str, Any],
                         f"batch_interval 0: {on['ratio']:.2f}x (mean batch "
                         f"{mean_batch(on['mean_batch'])})")
             if limit:
-                share = amdahl.TARGET_SHARE * limit
+                share = amdahl.target(c, m, batch_us, cost["size"])
                 target.update(holds=wait["ratio"] >= share and errors == 0, measured=(
                     f"{measured}; bound {limit:.2f}x, target {share:.2f}x (c {c:.0f} µs, m "
                     f"{m:.0f} µs{kind}, cost({cost['size']}) {batch_us:.0f} µs{kind})"))
