@@ -48,8 +48,8 @@ class PythonPredictor:
         return {"features": [fields[name] for name in FIELDS]}
 
     def to_answer(self, outputs):
-        probabilities = outputs["probabilities"]
+        probabilities = dict(zip(self.labels, outputs["probabilities"].tolist()))
         return {
-            "label": self.labels[int(probabilities.argmax())],
-            "probabilities": dict(zip(self.labels, probabilities.tolist())),
+            "label": max(probabilities, key=probabilities.get),
+            "probabilities": probabilities,
         }

@@ -124,6 +124,13 @@ CONFIG_SCHEMA = {
 SESSION_STRATEGIES = tuple(CONFIG_SCHEMA["properties"]["session_strategy"]["enum"])
 FLOAT32_MAX = 3.4028234663852886e38  # larger numbers would silently become inf in float32
 BATCH_WAIT_LIMIT_S = 60.0  # a caller never waits longer than this for its batch
+# numpy releases the GIL in each copy, cast and stack, and in max, min and argmax, however
+# few the elements. Under Cortex's pool of predict threads every release hands the GIL to
+# another thread and takes it back: two context switches for a copy of four numbers, which
+# cost more than the copy and are paid by serve.py's event loop too. Arrays of at most this
+# many elements are therefore made from their Python numbers (tolist, then np.array), which
+# numpy does holding the GIL; larger ones are copied by numpy, where the release pays.
+SMALL_ARRAY = 4096
 
 
 class ModelError(ValueError):
@@ -1007,7 +1014,7 @@ class Model:
         if len(examples) == 1:  # a new first axis, without the copy np.stack makes
             feed = {tensor(name): value[None] for name, value in examples[0].items()}
         else:
-            feed = {tensor(name): np.stack([example[name] for example in examples])
+            feed = {tensor(name): _stack([example[name] for example in examples])
                     for name in examples[0]}
         values = self._with_defaults(_session_run, (self._fetches, feed))
         for name, value in zip(self._fetch, values):
@@ -1207,19 +1214,32 @@ class InputConverter:
         if self.kind == "float":
             # One pass finds NaN, infinity and values the cast would make infinite (the
             # comparison is false for NaN); which it was matters only for the message.
-            if array_.size and not np.abs(array_).max() <= self.high:
+            # (max with an initial value: see _extreme.)
+            if array_.size and not np.abs(array_).max(initial=0) <= self.high:
                 if kind == "f" and not np.isfinite(array_).all():
                     raise PayloadError("input %s must hold finite numbers" % self.name)
                 raise self._beyond_range()
-            return array_.astype(self.np_dtype, copy=False)
+            return self._cast(array_)
         if self.kind == "int":
             if kind == "f" or not np.can_cast(array_.dtype, self.np_dtype):
-                if array_.size and (array_.min() < self.low or array_.max() > self.high):
+                if array_.size and (_extreme(np.minimum, array_) < self.low or
+                                    _extreme(np.maximum, array_) > self.high):
                     raise self._beyond_range()
                 if kind == "f" and np.any(array_ != np.round(array_)):
                     raise PayloadError("input %s must hold integers" % self.name)
-            return array_.astype(self.np_dtype, copy=False)
+            return self._cast(array_)
         return array_.astype(self.np_dtype, copy=False)
+
+    def _cast(self, array_):
+        """array_ as the tensor's dtype, with astype's values. A small one is made from its
+        Python numbers (SMALL_ARRAY) where that gives astype's values exactly: float to
+        float, and integer to integer (in range: checked before)."""
+        if array_.dtype == self.np_dtype:
+            return array_
+        if (0 < array_.size <= SMALL_ARRAY and
+                (array_.dtype.kind == "f") == (self.kind == "float")):
+            return np.array(array_.tolist(), self.np_dtype)
+        return array_.astype(self.np_dtype)
 
     def _beyond_range(self):
         return PayloadError("input %s holds a value beyond %s's range"
@@ -1229,6 +1249,22 @@ class InputConverter:
 def _example_array(name, value, tensor):
     """One input's value as its example array (InputConverter, made for this call)."""
     return InputConverter(name, tensor)(value)
+
+
+def _extreme(ufunc, array_):
+    """array_.min() or array_.max() (np.minimum or np.maximum) of a non-empty array,
+    holding the GIL: numpy's own starts by copying the first element in, and that copy
+    releases it (SMALL_ARRAY); given that element as the initial value, it copies nothing."""
+    return ufunc.reduce(array_, axis=None, initial=array_.flat[0])
+
+
+def _stack(arrays):
+    """np.stack(arrays) for arrays of one dtype and shape; small ones from their Python
+    numbers (SMALL_ARRAY)."""
+    first = arrays[0]
+    if 0 < first.size * len(arrays) <= SMALL_ARRAY and first.dtype.kind in "biuf":
+        return np.array([array_.tolist() for array_ in arrays], first.dtype)
+    return np.stack(arrays)
 
 
 KINDS = {"b": "booleans", "i": "integers", "u": "integers", "f": "numbers", "U": "strings",
