@@ -77,6 +77,23 @@ def assert_floors(summary: dict, report: str) -> None:
     assert floors["factor"] == round(floors["runtime"]["rps"] / floors["cortex"]["rps"], 2)
     assert f"**the runtime serves {floors['factor']:g}x as fast as a replica would**" in screen
     assert "## No-op floors" in report
+    if summary["batching_does_not_apply"] is not None:
+        assert "batched" not in floors
+        return
+    # The user's API, batched and unbatched, through the same Cortex-like server.
+    batched, unbatched = floors["batched"], floors["unbatched"]
+    for row in (batched, unbatched):
+        assert row["errors"] == 0 and row["rps"] > 0, floors
+    assert batched["mean_batch"] > 1  # the sweep's connections on 8 threads
+    assert batched["over_floor"] == round(batched["rps"] / floors["cortex"]["rps"], 2)
+    assert batched["over_unbatched"] == round(batched["rps"] / unbatched["rps"], 2)
+    target = summary["targets"][-1]
+    assert target["name"].startswith("your API under the Cortex-like serve.py (image stack), "
+                                     f"8 threads, {floors['connections']} connections")
+    assert target["measured"].startswith(f"{batched['over_floor']:.2f} of the floor "
+                                         f"({batched['rps']:.0f} vs "
+                                         f"{floors['cortex']['rps']:.0f} req/s)")
+    assert target["holds"] in (True, False) and f"| {target['measured']} |" in report
 
 
 def assert_image_stack_figures(summary: dict, report: str) -> None:

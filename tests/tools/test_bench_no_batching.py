@@ -53,8 +53,10 @@ def served_from_the_recording(monkeypatch) -> dict[str, list]:
         return ({**recorded["soak"], "setting_key": best.key},
                 {**recorded["overload"], "setting_key": best.key})
 
-    def floors_measure(plan, folder, *, connections, body_file, say):
-        asked["floors"].append(connections)  # a no-op predictor's: the same for any API
+    def floors_measure(plan, folder, *, connections, body_file, say, batching=None,
+                       strategy=None):
+        # A no-op predictor's (the same for any API), and the user's API only if it batches.
+        asked["floors"].append((connections, batching))
         return recorded["floors"]
 
     monkeypatch.setattr(sweep, "run", sweep_run)
@@ -81,7 +83,7 @@ def test_the_quick_plan_on_a_sampler_that_drives_the_session_itself(
     assert_report(text)
     assert not re.search(r"\bNone\b|mean batch 0\.0\b", text), text
     targets = sections(text)["## Targets"]
-    assert targets.count(f"| {WHY} | does not apply |") == 2, targets
+    assert targets.count(f"| {WHY} | does not apply |") == 3, targets
     assert "model.run itself" not in text
     assert f"- Batching does not apply to your API: {WHY}" in text
     assert (f"- server_side_batching is set but batches nothing ({WHY}): remove it (the "
@@ -90,13 +92,14 @@ def test_the_quick_plan_on_a_sampler_that_drives_the_session_itself(
 
     summary = json.loads((out / "summary.json").read_text())
     assert summary["inprocess"]["model_use"] == "run_with_defaults"
-    # The template's own cost (3 targets: measured or not, they apply), then batching's.
+    # The template's own cost (3 targets: measured or not, they apply), then batching's,
+    # the last under the Cortex-like serve.py.
     assert [t.get("applies", True) for t in summary["targets"]] == [
-        True, True, True, False, True, False]
+        True, True, True, False, True, False, False]
     asked = served_from_the_recording
     assert asked["sweep"] == [{"strategies": ("per_request", "once_per_thread"),
                                "batching": False}]
     assert asked["batching"] == ["dense-2048x3"]  # the dense model only, not the sampler
-    assert asked["floors"] == [summary["connections"]]
+    assert asked["floors"] == [(summary["connections"], None)]
     assert summary["batching"]["user"] is None and summary["api"]["batch"] is None
     assert "server_side_batching" not in summary["recommendation"]["entry"]

@@ -134,7 +134,7 @@ def test_a_predictor_that_drives_tensorflow_itself():
     assert [t["holds"] for t in batching][::2] == [None, None]
     assert sections(text)["## Targets"].count(
         "| the predictor holds no tf_session.Model (it drives TensorFlow itself), so "
-        "tf_session's server_side_batching never sees its requests | does not apply |") == 2
+        "tf_session's server_side_batching never sees its requests | does not apply |") == 3
     assert "session_strategy" not in summary["recommendation"]["line"]
 
 
@@ -159,7 +159,7 @@ def test_a_predictor_that_drives_the_session_of_its_model_itself(use, words):
     assert_report(text)
     assert "## Batching: your API" not in text
     targets = sections(text)["## Targets"]
-    assert targets.count(f"| {words}, so no request joins a batch | does not apply |") == 2
+    assert targets.count(f"| {words}, so no request joins a batch | does not apply |") == 3
     assert "not measured" not in targets and "**MISS**" in targets  # the dense model's
     assert f"- Batching does not apply to your API: {words}" in text
     assert (f"- server_side_batching is set but batches nothing ({words}, so no request "

@@ -272,3 +272,45 @@ def test_notes_on_the_keys_the_recommendation_bears_on():
     assert "target_replica_concurrency is 64" in found[0] and ", 8 here" in found[0]
     assert "compute.cpu is 500m" in found[1]
     assert analysis.notes({"autoscaling": {}, "compute": {"cpu": 2}}, Setting(4, 2), 2) == []
+
+
+def floors_with(batched_rps: float, unbatched_rps: float, errors: int = 0) -> dict:
+    """The no-op floors and the user's API through the Cortex-like server, made up: a
+    no-op floor of 1000 req/s."""
+    def row(rps: float, errors: int = 0) -> dict:
+        return {"rps": rps, "errors": errors, "server_cpu_us": 1e6 / rps}
+
+    batched = {**row(batched_rps, errors), "mean_batch": 5.5,
+               "over_floor": round(batched_rps / 1000, 2),
+               "over_unbatched": round(batched_rps / unbatched_rps, 2)}
+    return {"threads": 8, "connections": 32, "runtime": row(4000), "cortex": row(1000),
+            "factor": 4.0, "batched": batched, "unbatched": row(unbatched_rps)}
+
+
+@pytest.mark.parametrize(("batched", "unbatched", "errors", "holds"), [
+    (800, 600, 0, True),  # 0.80 of the floor, 1.33x unbatched
+    (790, 600, 0, False),  # 0.79 of the floor
+    (800, 620, 0, False),  # 1.29x unbatched
+    (900, 600, 1, False),  # an error
+])
+def test_the_target_under_the_cortex_like_server(batched, unbatched, errors, holds):
+    target = analysis.replica_target(floors_with(batched, unbatched, errors))
+    assert target["holds"] is holds
+    assert target["name"].startswith("your API under the Cortex-like serve.py (image stack), "
+                                     "8 threads, 32 connections")
+    assert target["measured"].startswith(
+        f"{batched / 1000:.2f} of the floor ({batched} vs 1000 req/s), "
+        f"{round(batched / unbatched, 2):.2f}x unbatched ({unbatched} req/s), mean batch 5.5, "
+        f"{errors} errors")
+
+
+def test_the_target_under_the_cortex_like_server_unmeasured_or_not_applicable():
+    missing = analysis.replica_target({"missing": "image stack: not set up here"})
+    assert missing["holds"] is None
+    assert missing["measured"] == "not measured: image stack: not set up here"
+    no_api = analysis.replica_target({k: v for k, v in floors_with(800, 600).items()
+                                      if k not in ("batched", "unbatched")})
+    assert no_api["holds"] is None and no_api["measured"] == "not measured"
+    why = "predict calls model.run itself, not Model.predict, so no request joins a batch"
+    target = analysis.replica_target(floors_with(800, 600), why)
+    assert target["applies"] is False and target["measured"] == why

@@ -21,6 +21,10 @@ MAX_P50_DELTA_MS = 0.2  # batching on at 1 connection (batch_interval 0) against
 MAX_OWN_US = 50.0
 MAX_ONCE_NS = 100.0
 MIN_PER_REQUEST_OVER_ONCE = 20.0
+# Your API batched through the Cortex-like serve.py (bench/floors.py): against the no-op
+# floor there and against the same API unbatched, in the same rounds.
+MIN_REPLICA_FLOOR_SHARE = 0.8
+MIN_REPLICA_OVER_UNBATCHED = 1.3
 
 
 def setting_of(row: dict[str, Any]) -> Setting:
@@ -132,6 +136,37 @@ def batching_targets(batching: dict[str, Any],
             f"{on['p50_delta_ms']:+.3f} ms ({on['p50_ms']:.3f} vs {row['off']['p50_ms']:.3f} "
             f"ms); batch_interval {BATCH_INTERVAL}: {row['wait']['p50_delta_ms']:+.3f} ms"))
     return [*found, target]
+
+
+def replica_target(floors: dict[str, Any] | None,
+                   not_applicable: str | None = None) -> dict[str, Any]:
+    """Your API batched under the Cortex-like serve.py on the image stack: its share of the
+    no-op floor there, and its gain over unbatched."""
+    target = {"name": f"your API under the Cortex-like serve.py (image stack), batch_interval "
+                      f"{BATCH_INTERVAL}: batched req/s >= {MIN_REPLICA_FLOOR_SHARE:g} x the "
+                      f"no-op floor there and >= {MIN_REPLICA_OVER_UNBATCHED:g}x unbatched, "
+                      "0 errors", "holds": None, "measured": "not measured"}
+    floors = floors or {}
+    if not_applicable:
+        target.update(applies=False, measured=not_applicable)
+    elif "missing" in floors:
+        target["measured"] = f"not measured: {floors['missing']}"
+    elif (batched := floors.get("batched")) and batched.get("over_floor") is not None:
+        unbatched, errors = floors["unbatched"], batched["errors"] + floors["unbatched"]["errors"]
+        target["name"] = target["name"].replace(
+            "(image stack)", f"(image stack), {floors['threads']} threads, "
+                             f"{floors['connections']} connections")
+        over_unbatched = batched.get("over_unbatched") or 0.0
+        target.update(holds=(batched["over_floor"] >= MIN_REPLICA_FLOOR_SHARE and
+                             over_unbatched >= MIN_REPLICA_OVER_UNBATCHED and errors == 0),
+                      measured=(f"{batched['over_floor']:.2f} of the floor ({batched['rps']:.0f} "
+                                f"vs {floors['cortex']['rps']:.0f} req/s), {over_unbatched:.2f}x "
+                                f"unbatched ({unbatched['rps']:.0f} req/s), mean batch "
+                                f"{mean_batch(batched.get('mean_batch'))}, {errors} errors; "
+                                f"server CPU per request: batched {batched['server_cpu_us']:.0f} "
+                                f"µs, unbatched {unbatched['server_cpu_us']:.0f} µs, no-op "
+                                f"{floors['cortex']['server_cpu_us']:.0f} µs"))
+    return target
 
 
 def own_cost_targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -248,7 +283,8 @@ def analyze(summary: dict[str, Any]) -> None:
                                  "notes": notes(api["entry"], setting_of(best),
                                                 summary["machine"]["cores"], not_batching)}
     summary["targets"] = [*own_cost_targets(summary),
-                          *batching_targets(summary["batching"], not_batching)]
+                          *batching_targets(summary["batching"], not_batching),
+                          replica_target(summary.get("floors"), not_batching)]
     summary["seed_page"] = seed_page(summary["inprocess"].get("strategy_cost"),
                                      rate["1"]["us_per_call"])
     own = Setting(api["threads"], api["workers"], api["strategy"], api["batch"])

@@ -15,6 +15,11 @@ connections, the two taking turns in the same rounds:
 Their req/s ratio is the factor by which the bench's served figures overstate a replica's:
 what a request costs outside predict() differs by that much. Without the image stack:
 {"missing": why}.
+
+When the user's API batches, the Cortex-like server also serves it, batched (batch_interval
+BATCH_INTERVAL, max_batch_size the threads) and unbatched, in the same rounds: what
+batching gives where the event loop of serve.py, not the model, bounds the rate, as a share
+of the no-op floor (the most any predictor can reach there) and over unbatched.
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ import yaml
 
 from cortex_tools.bench import rounds
 from cortex_tools.bench.plan import Plan
+from cortex_tools.bench.served_copy import ServedCopy
 from cortex_tools.bench.server import Server, serving
+from cortex_tools.bench.setting import BATCH_INTERVAL, Setting
 from cortex_tools.image_stack import stack
 
 API = "noop"
@@ -47,14 +54,15 @@ class PythonPredictor:
 
 
 class CortexLikeServer(Server):
-    """cortex_serve.py on the image stack, as bench.server.Server runs the runtime."""
+    """cortex_serve.py on the image stack serving API ``api`` as ``config`` has it (its
+    project: the config's folder), as bench.server.Server runs the runtime."""
 
     ready_line = re.compile(r"^serving on (?P<port>\d+)$")
 
-    def __init__(self, project: Path, label: str) -> None:
-        super().__init__(project / "cortex.yaml", API, label)
-        self.command = [str(stack.python()), str(stack.PY36_DIR / "cortex_serve.py"), API,
-                        str(1 + LIMIT), str(project)]
+    def __init__(self, config: Path, api: str, label: str) -> None:
+        super().__init__(config, api, label)
+        self.command = [str(stack.python()), str(stack.PY36_DIR / "cortex_serve.py"), api,
+                        str(1 + LIMIT), str(config.parent), config.name]
         # Its specs come from the local tools (image_project.load): this Python's.
         self.env = {"TEMPLATE_TOOLS_PYTHON": sys.executable}
 
@@ -72,22 +80,34 @@ def write_project(folder: Path, threads: int) -> Path:
 
 
 def measure(plan: Plan, folder: Path, *, connections: int, body_file: Path,
-            say: Callable[[str], None]) -> dict[str, Any]:
+            say: Callable[[str], None], batching: ServedCopy | None = None,
+            strategy: str | None = None) -> dict[str, Any]:
     """{"threads", "connections", "runtime": row, "cortex": row, "factor"}: runtime req/s
-    over the Cortex-like server's."""
+    over the Cortex-like server's; with ``batching`` (a copy of the user's API, which
+    batches) also "batched" and "unbatched": its rows through the Cortex-like server."""
     if not stack.is_ready():
         return {"missing": stack.missing_line()}
     threads = plan.batch_threads
     config = write_project(folder, threads)
     servers = {"runtime": Server(config, API, "no-op, the project's runtime"),
-               "cortex": CortexLikeServer(folder, "no-op, Cortex-like serve.py")}
+               "cortex": CortexLikeServer(config, API, "no-op, Cortex-like serve.py")}
+    if batching is not None:
+        for key, batch in (("batched", threads), ("unbatched", None)):
+            setting = Setting(threads, 1, strategy, batch, LIMIT, BATCH_INTERVAL)
+            servers[key] = CortexLikeServer(batching.config_for(setting), batching.name,
+                                            f"your API {key}, Cortex-like serve.py")
     with serving(list(servers.values()), body_file.read_bytes()) as urls:
         measured = rounds.measure(
             [rounds.Target(key, server, url, connections)
              for (key, server), url in zip(servers.items(), urls, strict=True)],
             body_file, warmup_s=plan.warmup_s, run_s=plan.run_s, runs=plan.runs, say=say)
-    return {"threads": threads, "connections": connections, **measured,
-            "factor": factor(measured["runtime"]["rps"], measured["cortex"]["rps"])}
+    found = {"threads": threads, "connections": connections, **measured,
+             "factor": factor(measured["runtime"]["rps"], measured["cortex"]["rps"])}
+    if batching is not None:
+        found["batched"]["mean_batch"] = servers["batched"].mean_batch(0)
+        for key, over in (("over_floor", "cortex"), ("over_unbatched", "unbatched")):
+            found["batched"][key] = factor(measured["batched"]["rps"], measured[over]["rps"])
+    return found
 
 
 def factor(runtime_rps: float, cortex_rps: float) -> float | None:

@@ -106,12 +106,18 @@ def key_figures(s: dict[str, Any]) -> list[str]:
              f"thread ({one['us_per_call']:.0f} µs a call, {one['cpu_us_per_call']:.0f} µs CPU)"
              f"{more}; served, the recommended setting answers "
              f"{100 * ratios['best_over_inprocess_1_thread']:.0f}% of the 1-thread rate."]
+    served = None
+    if ratios["once_over_per_request_served"]:
+        low, mid, high = ratios["once_over_per_request_served"]
+        spread = f"{low}x" if low == high else f"{low}-{high}x (median {mid})"
+        served = f"once_per_thread / per_request req/s at the same threads and workers: {spread}"
     if seed:
         ns = inproc["strategy_cost"]["ns"]
         lines += [f"- Strategy cost per call: per_request {us(ns['per_request'])}, "
                   f"once_per_thread {us(ns['once_per_thread'])} "
                   f"({seed['per_request_over_once_per_thread']}x less); per_request is "
-                  f"{100 * seed['per_request_share_of_predict']:.1f}% of one predict call.",
+                  f"{100 * seed['per_request_share_of_predict']:.1f}% of one predict call"
+                  + (f"; served, {served}." if served else "."),
                   f"- Seed page: `graph.as_default()` alone costs "
                   f"{us(seed['graph_as_default_ns'])}, {seed['graph_as_default_vs_claim']}x "
                   f"its \"about 0.4 µs\"; its enter-once flag costs {us(ns['instance_flag'])}, "
@@ -125,11 +131,8 @@ def key_figures(s: dict[str, Any]) -> list[str]:
         lines.append(f"- Batching does not apply to your API: {why}; it was not tried on it "
                      "(the dense model's section shows what it gives a predict that goes "
                      "through Model.predict).")
-    if ratios["once_over_per_request_served"]:
-        low, mid, high = ratios["once_over_per_request_served"]
-        spread = f"{low}x" if low == high else f"{low}-{high}x (median {mid})"
-        lines.append(f"- Served, once_per_thread / per_request req/s at the same threads and "
-                     f"workers: {spread}.")
+    if served and not seed:
+        lines.append(f"- Served, {served}.")
     lines += [line for line in [image_stack_line(s)] if line]
     soak, o = s["soak"], s["overload"]
     lines.append(f"- Soak ({soak['setting_key']}): {soak['requests']} requests at "
@@ -205,15 +208,28 @@ def floors_table(s: dict[str, Any]) -> list[str]:
         return []
     names = {"runtime": "the project's runtime (`python -m cortex_tools.runtime`, local stack)",
              "cortex": "Cortex 0.17.1-like serve.py (image stack: FastAPI 0.54.1, two "
-                       "middlewares, predict on a pool of threads_per_worker)"}
-    return [f"## No-op floors ({floors['threads']} threads, 1 worker, "
-            f"{floors['connections']} connections; a predictor that does nothing)",
-            table(["server", "req/s", "p50 ms", "p99 ms", "errors", "server CPU µs/req"],
-                  [[names[k], f"{r['rps']:.0f}", f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.1f}",
-                    r["errors"], f"{r['server_cpu_us']:.0f}"]
-                   for k, r in ((k, floors[k]) for k in ("runtime", "cortex"))]),
-            f"The runtime serves {floors['factor']:g}x as fast: what a request costs outside "
-            "predict() on a replica is that much more than here."]
+                       "middlewares, predict on a pool of threads_per_worker)",
+             "batched": f"your API batched (batch_interval {BATCH_INTERVAL}, mean batch "
+                        f"{(floors.get('batched') or {}).get('mean_batch')}), the same "
+                        "Cortex-like serve.py",
+             "unbatched": "your API unbatched, the same Cortex-like serve.py"}
+    rows = [k for k in ("runtime", "cortex", "batched", "unbatched") if k in floors]
+    found = [f"## No-op floors ({floors['threads']} threads, 1 worker, "
+             f"{floors['connections']} connections; a predictor that does nothing"
+             + (", then your API" if "batched" in floors else "") + ")",
+             table(["server", "req/s", "p50 ms", "p99 ms", "errors", "server CPU µs/req"],
+                   [[names[k], f"{r['rps']:.0f}", f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.1f}",
+                     r["errors"], f"{r['server_cpu_us']:.0f}"]
+                    for k, r in ((k, floors[k]) for k in rows)]),
+             f"The runtime serves {floors['factor']:g}x as fast: what a request costs outside "
+             "predict() on a replica is that much more than here."]
+    if "batched" in floors:
+        found.append(f"Under the Cortex-like serve.py, your API batched reaches "
+                     f"{floors['batched']['over_floor']:g} of the no-op floor and "
+                     f"{floors['batched']['over_unbatched']:g}x unbatched: there the event "
+                     "loop, not the model, bounds the rate, and every µs predict() holds the "
+                     "GIL is taken from it.")
+    return found
 
 
 def stack_labels(s: dict[str, Any]) -> tuple[str, str]:

@@ -132,9 +132,13 @@ def measure(spec: ApiSpec, sample: Any, plan: Plan, *, connections: int | None,
         strategies=tuple(inproc.get("strategies") or [None]), body_file=body_file)
     best = analysis.setting_of(analysis.row_named(rows, analysis.pick(rows, p99_ms)["key"]))
     say("2/5 the no-op floors: the project's runtime against a Cortex-like serve.py (image "
-        "stack), a predictor that does nothing")
-    found["floors"] = floors.measure(plan, tmp / "noop", connections=found["connections"],
-                                     body_file=body_file, say=say)
+        "stack), a predictor that does nothing" + (
+            "; and your API batched and unbatched through the latter" if batches else ""))
+    found["floors"] = floors.measure(
+        plan, tmp / "noop", connections=found["connections"], body_file=body_file, say=say,
+        # The user's API too, batched and unbatched, when it batches: a copy of its own.
+        batching=ServedCopy(spec, tmp / "cortex-like") if batches else None,
+        strategy=strategy)
 
     if batches:
         say("3/5 batching off and on: your API, then a generated dense model")

@@ -23,10 +23,11 @@ checks what it answers.
   sent as statsd datagrams over UDP (here to a socket of this process that never reads);
 - predict's arguments picked by name per request, a BackgroundTasks made per request.
 
-    python cortex_serve.py API_NAME LIMIT_CONCURRENCY [PROJECT_DIR]
+    python cortex_serve.py API_NAME LIMIT_CONCURRENCY [PROJECT_DIR [CONFIG_FILE]]
 
-serves API_NAME of PROJECT_DIR (default: the template's own) and prints "serving on PORT"
-once it listens on 127.0.0.1.
+serves API_NAME of PROJECT_DIR (default: the template's own), as CONFIG_FILE there has it
+when given (else its first config file that has it), and prints "serving on PORT" once it
+listens on 127.0.0.1.
 """
 import asyncio
 import contextlib
@@ -157,9 +158,10 @@ def make_app(predictor, threads, api_name="api"):
     return app
 
 
-def main(api_name, limit_concurrency, project_dir=ROOT):
+def main(api_name, limit_concurrency, project_dir=ROOT, config_file=None):
     specs, _ = image_project.load(project_dir)
-    spec = next(s for s in specs if s.name == api_name)
+    spec = next(s for s in specs if s.name == api_name and
+                config_file in (None, os.path.basename(s.config_path)))
     predictor = image_project.build(spec)  # on this, the main, thread
     os.chdir(str(spec.project_dir))
     listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -173,4 +175,4 @@ def main(api_name, limit_concurrency, project_dir=ROOT):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), *sys.argv[3:4])
+    main(sys.argv[1], int(sys.argv[2]), *sys.argv[3:5])
