@@ -1214,8 +1214,7 @@ class InputConverter:
         if self.kind == "float":
             # One pass finds NaN, infinity and values the cast would make infinite (the
             # comparison is false for NaN); which it was matters only for the message.
-            # (max with an initial value: see _extreme.)
-            if array_.size and not np.abs(array_).max(initial=0) <= self.high:
+            if array_.size and not _extreme(np.maximum, np.abs(array_)) <= self.high:
                 if kind == "f" and not np.isfinite(array_).all():
                     raise PayloadError("input %s must hold finite numbers" % self.name)
                 raise self._beyond_range()

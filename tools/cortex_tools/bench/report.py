@@ -210,8 +210,8 @@ def floors_table(s: dict[str, Any]) -> list[str]:
              "cortex": "Cortex 0.17.1-like serve.py (image stack: FastAPI 0.54.1, two "
                        "middlewares, predict on a pool of threads_per_worker)",
              "batched": f"your API batched (batch_interval {BATCH_INTERVAL}, mean batch "
-                        f"{(floors.get('batched') or {}).get('mean_batch')}), the same "
-                        "Cortex-like serve.py",
+                        f"{mean_batch((floors.get('batched') or {}).get('mean_batch'))}), the "
+                        "same Cortex-like serve.py",
              "unbatched": "your API unbatched, the same Cortex-like serve.py"}
     rows = [k for k in ("runtime", "cortex", "batched", "unbatched") if k in floors]
     found = [f"## No-op floors ({floors['threads']} threads, 1 worker, "
