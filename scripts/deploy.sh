@@ -69,7 +69,9 @@ cortex deploy "$config" "${env_args[@]}" "${deploy_flags[@]}" ||
 echo
 
 endpoints=()
-deadline=$((SECONDS + timeout_s))
+# SECONDS counts whole seconds, so SECONDS + N may come a moment later: the + 1 makes the
+# wait at least DEPLOY_TIMEOUT seconds, as the message when it runs out says.
+deadline=$((SECONDS + timeout_s + 1))
 for name in "${names[@]}"; do
     status="" last_shown=""
     while :; do
