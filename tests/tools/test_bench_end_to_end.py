@@ -120,7 +120,7 @@ def assert_image_stack_figures(summary: dict, report: str) -> None:
     for label in ("predict(sample.json), 1 thread: µs per call",
                   "one sess.run of the sample's example: µs", "one sess.run of 8 of them",
                   "`per_request` cost per call", "`once_per_thread` cost per call",
-                  "predict() minus the bare sess.run of its example"):
+                  "predict() minus the bare run of its example"):
         row = next(line for line in section.splitlines() if line.startswith(f"| {label}"))
         assert "–" not in row, row  # both stacks measured it
     assert f"- On the image stack (Python {image['python']}" in report

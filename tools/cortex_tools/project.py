@@ -135,8 +135,9 @@ class SessionRun:
 
 @contextlib.contextmanager
 def recorded_session_runs() -> Iterator[list[SessionRun]]:
-    """Every ``tf.compat.v1.Session.run`` call made on this thread inside the block, by
-    tensor name. Other threads' calls pass untouched."""
+    """Every ``tf.compat.v1.Session.run`` call made on this thread inside the block, and
+    every run of tf_session's session callables (predict()'s), by tensor name. Other
+    threads' calls pass untouched."""
     import tensorflow as tf
 
     runs: list[SessionRun] = []
@@ -157,11 +158,28 @@ def recorded_session_runs() -> Iterator[list[SessionRun]]:
                                results=[_snapshot(r) for r in tf.nest.flatten(results)]))
         return results
 
+    # tf_session's predict() runs a session callable, not Session.run: its runs by feed.
+    model_class = getattr(sys.modules.get("tf_session"), "Model", None)
+    real_run_feed = getattr(model_class, "_run_feed", None)
+
+    def run_feed(model, sess, feed):
+        if threading.get_ident() != this_thread:
+            return real_run_feed(model, sess, feed)
+        fed = {name: _snapshot(value) for name, value in feed.items()}
+        results = real_run_feed(model, sess, feed)
+        runs.append(SessionRun(fetches=list(model._fetches), feed=fed,
+                               results=[_snapshot(r) for r in results]))
+        return results
+
     session_class.run = run
+    if real_run_feed is not None:
+        model_class._run_feed = run_feed
     try:
         yield runs
     finally:
         session_class.run = real_run
+        if real_run_feed is not None:
+            model_class._run_feed = real_run_feed
 
 
 def _tensor_name(fetch: Any) -> str:

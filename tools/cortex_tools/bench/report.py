@@ -279,10 +279,15 @@ def both_stacks(s: dict[str, Any]) -> list[str]:
                   f"{theirs['us_batch']:.0f} ({theirs['ratio']}x)"]]
     if own := image.get("own_cost"):
         here = local.get("own_cost")
-        rows += [["predict() minus the bare sess.run of its example: µs (predict / sess.run)",
+        label = "run" if own.get("us_sess_run") else "sess.run"  # older summaries: sess.run
+        rows += [[f"predict() minus the bare {label} of its example: µs (predict / {label})",
                   f"{here['us_own']:.1f} ({here['us_predict']:.0f} / {here['us_run']:.0f})"
                   if here else "–",
                   f"{own['us_own']:.1f} ({own['us_predict']:.0f} / {own['us_run']:.0f})"]]
+        if own.get("us_sess_run"):
+            rows += [["sess.run of that example instead (what predict's session callable "
+                      "saves): µs", f"{here['us_sess_run']:.0f}" if here and
+                      here.get("us_sess_run") else "–", f"{own['us_sess_run']:.0f}"]]
     if image.get("strategy_cost"):
         here = (local.get("strategy_cost") or {}).get("ns", {})
         rows += [[f"`{variant}` cost per call", us(here[variant]) if variant in here else "–",
