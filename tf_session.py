@@ -644,11 +644,11 @@ def load_model(config, inputs=(), outputs=()):
     check_config(config)
     model = Model(config, find_model(config["model"]))
     model.require(inputs, outputs)
-    collect_garbage_less_often()
+    _collect_garbage_less_often()
     return model
 
 
-def collect_garbage_less_often():
+def _collect_garbage_less_often():
     """Raise the collector's first threshold to YOUNG_GC_THRESHOLD, unless the process has
     thresholds of its own (gc.set_threshold before load_model, or after it to undo this)."""
     thresholds = gc.get_threshold()
@@ -933,8 +933,8 @@ class Model:
                              if self.outputs[name].shape[:1].is_fully_defined()}
         for name in inputs:
             self._converter(name)
-        if outputs:
-            self._session_callable(tuple(self._tensor_name(name) for name in inputs))
+        if outputs:  # names of one tensor feed it once, as in predict()'s feed
+            self._session_callable(tuple(dict.fromkeys(self._tensor_name(n) for n in inputs)))
 
     def _tensor_name(self, name):
         return self._converter(name).tensor_name

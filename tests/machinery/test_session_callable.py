@@ -40,3 +40,16 @@ def test_each_output_gets_its_own_tensor(formats, batching):
         assert (answer["x_back"], answer["ids_back"]) == (x, ids)
         np.testing.assert_allclose(answer["y"], expected, rtol=1e-6)
         assert answer["y_again"] == answer["y"]
+
+
+def test_two_input_names_of_one_tensor_load_and_feed_it_once(formats):
+    frozen = formats["frozen_graph"]
+    inputs = dict(frozen.config["inputs"], x_again=models.TENSORS["x"])
+    model = load_model(dict(frozen.config, model=frozen.location, inputs=inputs,
+                            session_strategy="per_request"),
+                       inputs=["x", "x_again", "ids"], outputs=["y"])
+    answer = model.predict({"x": [1.0, 2.0, 3.0], "ids": 5},
+                           lambda p: {"x": p["x"], "x_again": p["x"], "ids": p["ids"]},
+                           lambda outputs: outputs["y"].tolist())
+    np.testing.assert_allclose(answer, models.expected_y([[1.0, 2.0, 3.0]], [5])[0],
+                               rtol=1e-6)
