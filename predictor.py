@@ -41,7 +41,7 @@ class PythonPredictor:
 
     # 4. One payload -> one example's inputs, and one example's outputs -> the answer.
     #    Both work on a single example, without the batch axis: tf_session stacks examples
-    #    and runs sess.run.
+    #    and runs the model once for them.
 
     def to_inputs(self, payload):
         fields = read_fields(payload, FIELDS)

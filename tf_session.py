@@ -964,8 +964,8 @@ class Model:
         return self.run(self.outputs[name])
 
     def predict(self, payload, to_inputs, to_answer):
-        """to_inputs(payload) -> one example's inputs; sess.run (with the examples of other
-        threads, when batching); to_answer(one example's outputs) -> the answer.
+        """to_inputs(payload) -> one example's inputs; one run of the model (with the examples
+        of other threads, when batching); to_answer(one example's outputs) -> the answer.
 
         A PayloadError from to_inputs, inputs the model cannot take, and inputs the graph
         itself rejects (INPUT_ERRORS, e.g. bytes that decode_png cannot read) answer 400."""
@@ -1030,10 +1030,10 @@ class Model:
         return {name: self._converter(name)(value) for name, value in inputs.items()}
 
     def _run_examples(self, examples):
-        """One sess.run for equally shaped examples: stacked along a new first axis, and
-        each output's rows handed back, one dict of outputs per example."""
+        """One run of the model (_run_feed) for equally shaped examples: stacked along a new
+        first axis, and each output's rows handed back, one dict of outputs per example."""
         # Fed and fetched by tensor name: TF 2.1 hashes a Tensor in ~10 us (it asks whether
-        # it runs eagerly), and a dict keyed by tensors hashes each, in here and in sess.run.
+        # it runs eagerly), and a dict keyed by tensors hashes each.
         tensor = self._tensor_name
         if len(examples) == 1:  # a new first axis, without the copy np.stack makes
             feed = {tensor(name): value[None] for name, value in examples[0].items()}
