@@ -169,9 +169,9 @@ def replica_target(floors: dict[str, Any] | None,
     return target
 
 
-def _run_label(own):
-    """What the bare run was: "run" (predict's session callable, with sess.run measured
-    beside it) or, in summaries from before tf_session ran a callable, "sess.run"."""
+def run_label(own: dict[str, Any] | None) -> str:
+    """What own_cost's bare run was: "run" (predict's session callable, with sess.run
+    measured beside it) or, in summaries from before tf_session ran a callable, "sess.run"."""
     return "run" if own and own.get("us_sess_run") else "sess.run"
 
 
@@ -193,7 +193,7 @@ def own_cost_targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
     own = figures.get("own_cost")
     ns = (figures.get("strategy_cost") or {}).get("ns", {})
     once, per_request = ns.get("once_per_thread"), ns.get("per_request")
-    found = [{"name": f"predict() minus the bare {_run_label(own)} of its example, median, "
+    found = [{"name": f"predict() minus the bare {run_label(own)} of its example, median, "
                       f"1 thread ({where}): <= {MAX_OWN_US:g} µs", "holds": None,
               "measured": "not measured"},
              {"name": f"once_per_thread over a bare call ({where}): <= {MAX_ONCE_NS:g} ns",
@@ -202,10 +202,11 @@ def own_cost_targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
                       f"{MIN_PER_REQUEST_OVER_ONCE:g}x", "holds": None,
               "measured": "not measured"}]
     if own:
+        label = run_label(own)
         found[0].update(holds=own["us_own"] <= MAX_OWN_US, measured=(
             f"{own['us_own']:.1f} µs (predict {own['us_predict']:.0f} µs, "
-            f"{'the run' if _run_label(own) == 'run' else 'sess.run'} "
-            f"{own['us_run']:.0f} µs{_sess_run(own)})"))
+            f"{'the run' if label == 'run' else label} {own['us_run']:.0f} µs"
+            f"{_sess_run(own)})"))
     if once is not None:
         found[1].update(holds=once <= MAX_ONCE_NS, measured=f"{once:.0f} ns")
     if once is not None and per_request is not None:

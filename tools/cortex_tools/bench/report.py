@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cortex_tools.bench.analysis import mean_batch
+from cortex_tools.bench.analysis import mean_batch, run_label
 from cortex_tools.bench.setting import BATCH_INTERVAL
 
 TABLES = "## Sweep"  # the first heading after the one-screen summary
@@ -279,7 +279,7 @@ def both_stacks(s: dict[str, Any]) -> list[str]:
                   f"{theirs['us_batch']:.0f} ({theirs['ratio']}x)"]]
     if own := image.get("own_cost"):
         here = local.get("own_cost")
-        label = "run" if own.get("us_sess_run") else "sess.run"  # older summaries: sess.run
+        label = run_label(own)
         rows += [[f"predict() minus the bare {label} of its example: µs (predict / {label})",
                   f"{here['us_own']:.1f} ({here['us_predict']:.0f} / {here['us_run']:.0f})"
                   if here else "–",
