@@ -82,8 +82,9 @@ class Server:
     """The local runtime (python -m cortex_tools.runtime) as a subprocess, stdout and
     stderr merged and collected."""
 
-    def __init__(self, config: Path, *args: str, env: dict[str, str] | None = None) -> None:
-        self.command = [sys.executable, *SERVE, "--config", str(config), "--port", "0", *args]
+    def __init__(self, config: Path, *args: str, env: dict[str, str] | None = None,
+                 launcher: tuple[str, ...] = SERVE) -> None:
+        self.command = [sys.executable, *launcher, "--config", str(config), "--port", "0", *args]
         self.env = {**os.environ, **CHILD_ENV, **(env or {})}
         self.lines: list[str] = []
         self.url: str | None = None

@@ -7,10 +7,12 @@ container once no worker refreshes its liveness file: README, "What still differ
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import threading
+from pathlib import Path
 
 import pytest
 import requests
@@ -23,6 +25,8 @@ from tests.tools.serve_helpers import (
     wait_until,
     write_project,
 )
+
+RECORD_WRITES = str(Path(__file__).resolve().parent / "record_writes.py")
 
 
 class Load:
@@ -114,6 +118,28 @@ def test_a_killed_worker_is_restarted_while_the_other_serves(tmp_path):
         assert (marks / f"init-{replacement}-main").exists()
     assert not pid_alive(killed)
     assert not any(pid_alive(pid) for pid in (survivor, replacement))
+
+
+def test_each_line_of_the_server_is_one_write_when_python_is_unbuffered(tmp_path):
+    """Workers write to the server's stdout too: a line of the server's written in two
+    pieces (print() writes the newline apart when unbuffered, as PYTHONUNBUFFERED makes
+    it) let a worker's access line in between, "...; restarting it2026-12-07 ... POST"."""
+    writes_file = tmp_path / "writes.jsonl"
+    config = write_project(tmp_path / "project", [api(
+        "x", "restartable.py", workers=2, config={"dir": str(tmp_path)})])
+    server = Server(config, "--heartbeat-timeout", "0", env={"PYTHONUNBUFFERED": "1"},
+                    launcher=(RECORD_WRITES, str(writes_file)))
+    with server:
+        killed = server.worker_pids()[0]
+        os.kill(killed, signal.SIGKILL)
+        server.wait_for_line(r"serving again", 60)
+        server.signal(signal.SIGINT)
+        assert server.wait() == 0
+    writes = [json.loads(line) for line in writes_file.read_text().splitlines()]
+    said = [w for w in writes if re.match(r"(starting|limits:|serving|worker|stopped) ", w)]
+    assert [w.split(" ", 1)[0] for w in said] == [
+        "starting", "limits:", "serving", "worker", "worker", "stopped"], writes
+    assert all(w.endswith("\n") and w.count("\n") == 1 for w in writes), writes
 
 
 def test_a_stopped_worker_is_detected_and_replaced(tmp_path):

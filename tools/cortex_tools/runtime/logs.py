@@ -10,6 +10,7 @@ import json
 import logging
 import sys
 import time
+from typing import TextIO
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -36,6 +37,15 @@ _REPLACED_UVICORN_LINES = ("Invalid HTTP request received.", "Unsupported upgrad
 class _DropReplaced(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return not record.getMessage().startswith(_REPLACED_UVICORN_LINES)
+
+
+def say(line: str, stream: TextIO | None = None) -> None:
+    """Print ``line`` to ``stream`` (stdout) in one write. The workers share the server's
+    stdout, and print() writes the text and its newline apart: unbuffered (PYTHONUNBUFFERED,
+    as CI and Docker often set), a worker's line could land between the two."""
+    stream = sys.stdout if stream is None else stream
+    stream.write(line + "\n")
+    stream.flush()
 
 
 def configure() -> None:

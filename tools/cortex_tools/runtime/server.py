@@ -25,6 +25,7 @@ from cortex_tools.runtime.config import (
 )
 from cortex_tools.runtime.errors import PredictorError, StartupError
 from cortex_tools.runtime.limits import Limits, format_size
+from cortex_tools.runtime.logs import say
 from cortex_tools.runtime.supervisor import DEFAULT_HEARTBEAT_TIMEOUT_S, Supervisor, report_failure
 from cortex_tools.runtime.worker import WorkerPlan
 
@@ -50,7 +51,7 @@ def serve(options: ServeOptions) -> int:
     try:
         spec = load_api(options.config, options.api)
         for warning in spec.warnings:
-            print(warning, file=sys.stderr, flush=True)
+            say(warning, sys.stderr)
         threads = _override(spec.threads_per_worker, options.threads, "threads", 1, None)
         workers = _override(
             spec.workers_per_replica, options.workers, "workers", 1, MAX_WORKERS_PER_REPLICA
@@ -69,27 +70,21 @@ def serve(options: ServeOptions) -> int:
     os.chdir(spec.project_dir)
     os.environ.update(runtime_env(spec, threads=threads, workers=workers, port=port))
     if spec.gpu:
-        print(
+        say(
             f"note: compute.gpu is {spec.gpu}; locally nothing is reserved, "
-            "TensorFlow uses whatever devices this machine has",
-            flush=True,
-        )
+            "TensorFlow uses whatever devices this machine has")
     url = f"http://{_url_host(options.host)}:{port}"
-    print(
+    say(
         f"starting API {spec.name} of {spec.config_path} for {url}: {workers} worker "
         f"process(es), {threads} predict thread(s) each, at most {limit - 1} requests in "
-        "flight per worker (more get 503)",
-        flush=True,
-    )
+        "flight per worker (more get 503)")
     limits = options.limits
     silent = (f", or is silent for {options.heartbeat_timeout:g} s,"
               if options.heartbeat_timeout else "")
-    print(
+    say(
         f"limits: request body {format_size(limits.max_body_size)} (413 past it); head within "
         f"{limits.header_timeout:g} s, body within {limits.body_timeout:g} s (408 past them); "
-        f"a worker that dies{silent} is restarted",
-        flush=True,
-    )
+        f"a worker that dies{silent} is restarted")
     plans = [
         WorkerPlan(spec, i, threads, limit, backlog, options.access_log, os.getpid(), limits,
                    options.debug)

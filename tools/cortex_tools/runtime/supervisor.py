@@ -31,6 +31,7 @@ from typing import Any
 
 from cortex_tools.config_check.model_error_key import located
 from cortex_tools.runtime.errors import StartupError, WorkerFailure
+from cortex_tools.runtime.logs import say
 from cortex_tools.runtime.restarts import RestartPolicy, exit_cause
 from cortex_tools.runtime.worker import BUILT, ERROR, GO, READY, WorkerPlan, run_worker
 
@@ -196,9 +197,9 @@ class Supervisor:
             worker.serving = True
             slot.failed_restarts = 0
             if self.announced:
-                print(f"worker {slot.index} (pid {worker.pid}) serving again", flush=True)
+                say(f"worker {slot.index} (pid {worker.pid}) serving again")
             elif all(s.worker is not None and s.worker.serving for s in self.slots):
-                print(self.ready_line, flush=True)
+                say(self.ready_line)
                 self.announced = True
 
     def _open_port(self) -> None:
@@ -235,8 +236,7 @@ class Supervisor:
                 f"({cause}); stopping"
             )
         if worker.serving:
-            print(f"worker {slot.index} (pid {worker.pid}) died: {cause}; restarting it",
-                  flush=True)
+            say(f"worker {slot.index} (pid {worker.pid}) died: {cause}; restarting it")
             slot.restart_at = time.monotonic()
             return
         slot.failed_restarts += 1
@@ -247,8 +247,8 @@ class Supervisor:
                 f"row (last: {reason}); stopping"
             )
         pause = self.policy.pause_before(slot.failed_restarts)
-        print(f"worker {slot.index} (pid {worker.pid}) failed to restart: {reason}; "
-              f"trying again in {pause:g} s", flush=True)
+        say(f"worker {slot.index} (pid {worker.pid}) failed to restart: {reason}; "
+            f"trying again in {pause:g} s")
         slot.restart_at = time.monotonic() + pause
 
     def _note_own_gaps(self, asleep: float, timeout: float | None, awake: float) -> None:
@@ -262,8 +262,8 @@ class Supervisor:
         if away > AWAY_S:
             self._watching_since = now
             if any(s.worker is not None and s.worker.serving for s in self.slots):
-                print(f"the server itself was stopped or starved for {away:.1f} s: timing the "
-                      "workers' heartbeats afresh", flush=True)
+                say(f"the server itself was stopped or starved for {away:.1f} s: timing the "
+                    "workers' heartbeats afresh")
 
     def _check_heartbeats(self) -> None:
         if self.heartbeat_timeout is None:
@@ -276,8 +276,8 @@ class Supervisor:
             silent_s = now - max(worker.last_heard, self._watching_since)
             if silent_s > self.heartbeat_timeout:
                 worker.kill_reason = f"stopped answering (no heartbeat for {silent_s:.1f} s)"
-                print(f"worker {slot.index} (pid {worker.pid}) {worker.kill_reason}; "
-                      "killing it", flush=True)
+                say(f"worker {slot.index} (pid {worker.pid}) {worker.kill_reason}; "
+                    "killing it")
                 worker.process.kill()  # SIGKILL: it works on a stopped process too
 
     def _start_due_restarts(self) -> None:
@@ -321,7 +321,7 @@ class Supervisor:
             if slot.worker is not None and slot.worker.conn is not None:
                 slot.worker.conn.close()
         if signals_before:
-            print(f"stopped API {self.slots[0].plan.spec.name}", flush=True)
+            say(f"stopped API {self.slots[0].plan.spec.name}")
 
 
 def _drain(fd: int) -> None:
@@ -335,6 +335,6 @@ def _drain(fd: int) -> None:
 def report_failure(error: StartupError) -> int:
     """Print ``error`` (its details first) as the ``error: ...`` line; the exit status 1."""
     for line in error.details:
-        print(line, file=sys.stderr, flush=True)
-    print(f"error: {error}", file=sys.stderr, flush=True)
+        say(line, sys.stderr)
+    say(f"error: {error}", sys.stderr)
     return 1

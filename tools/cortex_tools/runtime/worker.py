@@ -110,7 +110,7 @@ def _build_or_report(plan: WorkerPlan, conn: Connection) -> Any:
     except StartupError as e:
         if plan.debug:
             for line in e.details:  # the traceback of the user's __init__
-                print(line, file=sys.stderr, flush=True)
+                logs.say(line, sys.stderr)
         hint = " (make serve SERVE_FLAGS=--debug prints its traceback)" if (
             e.details and e.traceback_helps and not plan.debug) else ""
         conn.send((ERROR, str(e) + hint))
