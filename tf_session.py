@@ -37,6 +37,7 @@ import os
 import re
 import shutil
 import struct
+import sys
 import tempfile
 import threading
 import time
@@ -1515,12 +1516,15 @@ class Batcher:
         atexit.register(self.report)
 
     def report(self):
-        """One line for the logs (and the benchmark) when the process ends."""
+        """One line for the logs (and the benchmark) when the process ends, in one write:
+        the workers share stdout, and unbuffered (Cortex sets PYTHONUNBUFFERED) print()
+        writes the newline apart, where another worker's line can land first."""
         if self.batches:
-            print("tf_session: server_side_batching ran %d requests in %d batches (mean %.2f, "
-                  "max_batch_size %d)" % (self.examples, self.batches,
-                                          self.examples / self.batches, self.max_batch_size),
-                  flush=True)
+            sys.stdout.write("tf_session: server_side_batching ran %d requests in %d batches "
+                             "(mean %.2f, max_batch_size %d)\n" % (
+                                 self.examples, self.batches, self.examples / self.batches,
+                                 self.max_batch_size))
+            sys.stdout.flush()
 
     def submit(self, example):
         """The outputs for this example, run in a batch with others'."""

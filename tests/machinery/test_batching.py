@@ -2,6 +2,9 @@
 exactly its own row, its own 400, or its own batch's error; nobody waits for ever."""
 
 import concurrent.futures
+import io
+import re
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -205,6 +208,34 @@ def test_examples_of_other_shapes_run_in_batches_of_their_own():
         (np.asarray(v) * 2).tolist() for v in items]
     for batch in batches:
         assert len({np.shape(v) for v in batch}) == 1, batch
+
+
+class UnbufferedFd(io.RawIOBase):
+    """What an unbuffered stdout (Cortex's run.sh exports PYTHONUNBUFFERED) hands its file
+    descriptor: each write, kept."""
+
+    def __init__(self):
+        self.writes = []
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        self.writes.append(bytes(data).decode())
+        return len(data)
+
+
+def test_the_exit_line_is_one_write_as_the_workers_share_stdout(monkeypatch):
+    batcher, batches = echo_batcher(max_batch_size=4)
+    released_together(lambda v: batcher.submit(example(v)), list(range(40)), threads=4)
+    fd = UnbufferedFd()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(fd, write_through=True))
+    batcher.report()
+    assert len(fd.writes) == 1, fd.writes  # print() wrote the newline apart
+    match = re.fullmatch(r"tf_session: server_side_batching ran 40 requests in (\d+) batches "
+                         r"\(mean (\d+\.\d\d), max_batch_size 4\)\n", fd.writes[0])
+    assert match and int(match.group(1)) == len(batches), fd.writes
+    assert match.group(2) == "%.2f" % (40 / len(batches))
 
 
 def test_a_caller_waits_no_longer_than_the_limit_then_gets_a_clear_error():
