@@ -220,8 +220,14 @@ class number:
 
     def __init__(self, minimum=None, maximum=None):
         self.minimum, self.maximum = minimum, maximum
+        # What the checks below let through, as one interval for the common case.
+        self._low = -FLOAT32_MAX if minimum is None else max(minimum, -FLOAT32_MAX)
+        self._high = FLOAT32_MAX if maximum is None else min(maximum, FLOAT32_MAX)
 
     def __call__(self, value):
+        kind = type(value)
+        if (kind is float or kind is int) and self._low <= value <= self._high:
+            return float(value)  # NaN fails the comparisons: the checks below name it
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise FieldError("must be a number, got %s" % json_type(value))
         if isinstance(value, float) and not math.isfinite(value):
@@ -1234,8 +1240,16 @@ class InputConverter:
         ndims = tensor.shape.ndims
         self.dims = tuple(tensor.shape.as_list()[1:]) if ndims else None  # None: any shape
         self.exact = self.dims if self.dims is not None and None not in self.dims else None
+        # A list of this many Python floats is the common payload of a float vector input.
+        self.float_list = (self.exact[0] if self.kind == "float" and self.exact and
+                           len(self.exact) == 1 and self.exact[0] <= SMALL_ARRAY else 0)
 
     def __call__(self, value):
+        if type(value) is list and len(value) == self.float_list and (
+                set(map(type, value)) == _JUST_FLOAT):
+            total = sum(value)  # NaN or infinity when one is
+            if total - total == 0.0 and max(map(abs, value)) <= self.high:
+                return np.array(value, self.np_dtype)  # astype's values, as _cast says
         try:
             if self.kind == "string":
                 array_ = np.asarray(value, dtype=object)
@@ -1293,6 +1307,9 @@ class InputConverter:
     def _beyond_range(self):
         return PayloadError("input %s holds a value beyond %s's range"
                             % (self.name, self.dtype_name))
+
+
+_JUST_FLOAT = {float}
 
 
 def _example_array(name, value, tensor):

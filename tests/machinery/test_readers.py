@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from tf_session import (
+    FLOAT32_MAX,
     PayloadError,
     array,
     base64_bytes,
@@ -40,6 +41,11 @@ def error_of(payload, fields):
      "must be <= 100, got 100.00000000000001"),
     (number(0, 100), 0, float(np.nextafter(0.0, -1.0)), "must be >= 0, got -5e-324"),
     (number(maximum=-1.5), -1.5, -1.4999999, "must be <= -1.5, got -1.4999999"),
+    # bounds wider than float32's range: the range still holds
+    (number(-1e300, 1e300), FLOAT32_MAX, float(np.nextafter(FLOAT32_MAX, 1e300)),
+     "must be within float32's range (about +-3.4e38), got 3.402823466385289e+38"),
+    (number(-1e300, 1e300), -FLOAT32_MAX, float(np.nextafter(-FLOAT32_MAX, -1e300)),
+     "must be within float32's range (about +-3.4e38), got -3.402823466385289e+38"),
     (integer(1, 10), 10, 11, "must be <= 10, got 11"),
     (integer(1, 10), 1, 0, "must be >= 1, got 0"),
     (integer(), 2 ** 63 - 1, 2 ** 63, "must be <= 9223372036854775807, got 9223372036854775808"),
