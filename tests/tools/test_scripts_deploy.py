@@ -121,7 +121,11 @@ def test_deploy_times_out(project, cortex_env):
     assert "deploy.sh: iris-classifier: compute unavailable; waiting" in result.stdout
     assert ("deploy.sh: iris-classifier is not live after 1s (status: compute unavailable)"
             in result.stderr)
-    assert 3 <= len(calls(env)) <= 10
+    # polled every DEPLOY_POLL s, not in a busy loop, for DEPLOY_TIMEOUT to DEPLOY_TIMEOUT + 1
+    # s (bash's SECONDS counts whole seconds): at most one `get` per poll, and one at the end
+    gets = calls(env)[1:]
+    assert set(gets) == {"get iris-classifier --env aws"}
+    assert 2 <= len(gets) <= (1 + 1) / 0.2 + 1
 
 
 def test_deploy_fails_when_cortex_deploy_fails(project, cortex_env):
