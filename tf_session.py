@@ -220,8 +220,25 @@ class number:
 
     def __init__(self, minimum=None, maximum=None):
         self.minimum, self.maximum = minimum, maximum
-        # What the checks below let through, as one interval for the common case.
+
+    # Setting a bound also sets what the checks in __call__ let through, as one interval for
+    # the common case (_low, _high): a bound changed later is checked as one given at first.
+    @property
+    def minimum(self):
+        return self._minimum
+
+    @minimum.setter
+    def minimum(self, minimum):
+        self._minimum = minimum
         self._low = -FLOAT32_MAX if minimum is None else max(minimum, -FLOAT32_MAX)
+
+    @property
+    def maximum(self):
+        return self._maximum
+
+    @maximum.setter
+    def maximum(self, maximum):
+        self._maximum = maximum
         self._high = FLOAT32_MAX if maximum is None else min(maximum, FLOAT32_MAX)
 
     def __call__(self, value):

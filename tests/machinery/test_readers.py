@@ -62,6 +62,17 @@ def test_the_bound_passes_and_just_past_it_is_named(reader, inside, past, messag
     assert error_of({"f": past}, {"f": reader}).startswith("field f " + message)
 
 
+def test_a_number_bound_changed_after_it_was_made_is_checked():
+    reader = number(0, 100)
+    reader.minimum, reader.maximum = 10, 50
+    assert reader(10) == 10.0 and reader(50.0) == 50.0
+    for value, message in ((50.5, "must be <= 50, got 50.5"), (9, "must be >= 10, got 9")):
+        assert error_of({"f": value}, {"f": reader}) == "field f " + message
+    reader.maximum = None  # float32's range is the only upper bound again
+    assert reader(1e38) == 1e38
+    assert error_of({"f": 1e39}, {"f": reader}).startswith("field f must be within float32")
+
+
 def test_readers_expose_their_bounds():
     assert (number(1, 2).minimum, number(1, 2).maximum) == (1, 2)
     assert (integer(3, 4).minimum, integer(3, 4).maximum) == (3, 4)
