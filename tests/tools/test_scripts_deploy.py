@@ -114,8 +114,9 @@ def test_deploy_stops_at_an_error_status(project, cortex_env):
 
 
 def test_deploy_times_out(project, cortex_env):
+    timeout_s, poll_s = 1, 0.2
     env = {**cortex_env, "FAKE_CORTEX_STATUS_iris_classifier": "compute unavailable",
-           "DEPLOY_TIMEOUT": "1", "DEPLOY_POLL": "0.2"}
+           "DEPLOY_TIMEOUT": str(timeout_s), "DEPLOY_POLL": str(poll_s)}
     result = run_script("deploy.sh", "--env", "aws", env=env, cwd=project)
     assert result.returncode == 1
     assert "deploy.sh: iris-classifier: compute unavailable; waiting" in result.stdout
@@ -125,7 +126,7 @@ def test_deploy_times_out(project, cortex_env):
     # s (bash's SECONDS counts whole seconds): at most one `get` per poll, and one at the end
     gets = calls(env)[1:]
     assert set(gets) == {"get iris-classifier --env aws"}
-    assert 2 <= len(gets) <= (1 + 1) / 0.2 + 1
+    assert 2 <= len(gets) <= (timeout_s + 1) / poll_s + 1
 
 
 def test_deploy_fails_when_cortex_deploy_fails(project, cortex_env):
