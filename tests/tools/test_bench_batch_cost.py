@@ -1,4 +1,4 @@
-"""bench.batching.batch_cost, bench.inprocess.own_cost and model_use on real models
+"""bench.timing.batch_cost, bench.inprocess.own_cost and model_use on real models
 (tests.machinery.models): the sample's own example timed alone and 8 at once, and None for
 a predictor that drives model.run itself, since nothing of such a predictor batches; how
 each kind of predictor reaches its model."""
@@ -10,8 +10,8 @@ import time
 import numpy as np
 import pytest
 
-from cortex_tools.bench.batching import batch_cost
 from cortex_tools.bench.inprocess import model_use, own_cost
+from cortex_tools.bench.timing import batch_cost
 from tests.machinery import models
 from tests.machinery.two_inputs import PythonPredictor, payloads
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cortex_tools.bench.plan import QUICK
 from cortex_tools.image_stack import stack
 from tests.tools.test_bench_report import assert_report
 
@@ -53,6 +54,13 @@ def test_the_quick_plan_answers_for_the_projects_api(tmp_path):
         rows = summary["batching"][part]["served"]
         assert [r["connections"] for r in rows] == [1, 64]
         assert all(rows[-1][side]["mean_batch"] > 1 for side in ("on", "wait"))  # 64 on 8 threads
+        # The model's cost (the Amdahl bound's m and cost(B)) is sampled before serving and
+        # again after every served round, so that it comes from the minutes of c.
+        per_round = max(1, QUICK.cost_repeats // QUICK.runs)
+        repeats = QUICK.cost_repeats + len(QUICK.batch_connections) * QUICK.runs * per_round
+        assert summary["batching"][part]["inprocess"]["batch_cost"]["repeats"] == repeats
+        assert (f"medians of {repeats} repeats, before and between the served rounds" in
+                (out / "report.md").read_text())
     assert_image_stack_figures(summary, (out / "report.md").read_text())
     assert_floors(summary, (out / "report.md").read_text())
     assert done.stdout.rstrip().splitlines()[-1] == f"report: {out / 'report.md'}"

@@ -317,9 +317,9 @@ def batching_table(title: str, part: dict[str, Any]) -> list[str]:
     errors = ", ".join(f"{label} {sum(r[side]['errors'] for r in part['served'])}"
                        for side, label in (("off", "off"), *sides))
     alone = (f" The model alone: one sess.run of {cost['size']} examples "
-             f"{cost['us_batch']:.0f} µs, of one {cost['us_1']:.0f} µs ({cost['ratio']}x): "
-             f"batching can give it at most {cost['size'] / cost['ratio']:.1f}x." if cost
-             else "")
+             f"{cost['us_batch']:.0f} µs, of one {cost['us_1']:.0f} µs ({cost['ratio']}x"
+             f"{sampled(cost)}): batching can give it at most "
+             f"{cost['size'] / cost['ratio']:.1f}x." if cost else "")
     return [f"## Batching: {title}, {t} threads, 1 worker, batch_interval 0 and "
             f"{BATCH_INTERVAL}", table(head, rows),
             f"Errors: {errors}.{alone} In-process (no HTTP): one call "
@@ -327,6 +327,12 @@ def batching_table(title: str, part: dict[str, Any]) -> list[str]:
             f"{off[t]['calls_per_s']:.0f} calls/s unbatched, {on[t]['calls_per_s']:.0f} "
             f"batched at {BATCH_INTERVAL} (mean batch {mean_batch(ceiling.get('mean_batch'))}"
             f"): {ceiling['ratio']}x."]
+
+
+def sampled(cost: dict[str, Any]) -> str:
+    """How a batch cost was sampled (summaries from before the count: not said)."""
+    return (f"; medians of {cost['repeats']} repeats, before and between the served rounds"
+            if "repeats" in cost else "")
 
 
 def how(s: dict[str, Any]) -> str:

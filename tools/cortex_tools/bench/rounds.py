@@ -26,8 +26,10 @@ class Target:
 
 
 def measure(targets: list[Target], body_file: Path, *, warmup_s: int, run_s: int, runs: int,
-            say: Callable[[str], None]) -> dict[str, dict[str, Any]]:
-    """key -> row (``summarize``)."""
+            say: Callable[[str], None],
+            between_rounds: Callable[[], None] | None = None) -> dict[str, dict[str, Any]]:
+    """key -> row (``summarize``); `between_rounds`, if given, is called after each round,
+    while every server idles."""
     warmups = {t.key: wrk.run(t.url, body_file, t.connections, warmup_s) for t in targets}
     loads: dict[str, list[wrk.Load]] = {t.key: [] for t in targets}
     cpu: dict[str, list[float]] = {t.key: [] for t in targets}
@@ -36,6 +38,8 @@ def measure(targets: list[Target], body_file: Path, *, warmup_s: int, run_s: int
             before = target.server.cpu_s()
             loads[target.key].append(wrk.run(target.url, body_file, target.connections, run_s))
             cpu[target.key].append(target.server.cpu_s() - before)
+        if between_rounds is not None:
+            between_rounds()
     rows = {t.key: {**summarize(loads[t.key], cpu[t.key]),
                     "warmup_requests": warmups[t.key].requests} for t in targets}
     for target in targets:

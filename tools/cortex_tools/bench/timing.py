@@ -169,17 +169,39 @@ def batch_cost(model, call, size, repeats):
     `size` callers' examples in one batch then cost `ratio` times one's. None when predict
     does not go through Model.predict (it drives the session itself: run_with_defaults,
     model.run): then nothing batches."""
-    run = model._run_examples  # tf_session's own: stacks, runs, splits
-    example = _example_of(model, call)
-    if example is None:
+    cost = BatchCost.of(model, call, size)
+    if cost is None:
         return None
-    times = _paired(lambda: run([example]), lambda: run([example] * size), repeats)
-    us_one, us_many = _median_us(t[0] for t in times), _median_us(t[2] for t in times)
-    # CPU as well as wall time: the Amdahl bound sets the model's CPU against the
-    # server's CPU per request (TensorFlow's own threads count, as they do there).
-    return {"size": size, "us_1": us_one, "us_batch": us_many,
-            "ratio": round(us_many / us_one, 2), "cpu_us_1": _median_us(t[1] for t in times),
-            "cpu_us_batch": _median_us(t[3] for t in times)}
+    cost.sample(repeats)
+    return cost.medians()
+
+
+class BatchCost:
+    """batch_cost's pairs, sampled as often as asked and summed up by their medians: the
+    bench samples it again between its served rounds, so that the model's cost and the
+    server's CPU per request it is set against come from the same minutes."""
+
+    def __init__(self, run, example, size):
+        self.run, self.example, self.size, self.times = run, example, size, []
+
+    @classmethod
+    def of(cls, model, call, size):
+        """None when predict does not go through Model.predict."""
+        example = _example_of(model, call)
+        return None if example is None else cls(model._run_examples, example, size)
+
+    def sample(self, repeats):
+        run, example, size = self.run, self.example, self.size  # tf_session's: stack, run, split
+        self.times += _paired(lambda: run([example]), lambda: run([example] * size), repeats)
+
+    def medians(self):
+        times = self.times
+        us_one, us_many = _median_us(t[0] for t in times), _median_us(t[2] for t in times)
+        # CPU as well as wall time: the Amdahl bound sets the model's CPU against the
+        # server's CPU per request (TensorFlow's own threads count, as they do there).
+        return {"size": self.size, "us_1": us_one, "us_batch": us_many,
+                "ratio": round(us_many / us_one, 2), "cpu_us_1": _median_us(t[1] for t in times),
+                "cpu_us_batch": _median_us(t[3] for t in times), "repeats": len(times)}
 
 
 def _paired(first, second, repeats):
