@@ -46,6 +46,8 @@ import numpy as np
 import tensorflow as tf
 from starlette.responses import JSONResponse
 from tensorflow.core.protobuf.config_pb2 import CallableOptions
+from tensorflow.core.protobuf.meta_graph_pb2 import MetaGraphDef
+from tensorflow.core.protobuf.saved_model_pb2 import SavedModel
 
 # Session/graph code runs in graph mode on every thread, as under TensorFlow 1.
 tf.compat.v1.disable_eager_execution()
@@ -803,7 +805,13 @@ class Model:
         with self.graph.as_default():
             loader = {SAVED_MODEL: self._load_saved_model, FROZEN_GRAPH: self._load_frozen_graph,
                       CHECKPOINT: self._load_checkpoint}[files.kind]
-            named = loader(config)
+            try:
+                named = loader(config)
+            except (ValueError, tf.errors.OpError) as e:
+                problem = self._newer_than_this_tensorflow(e)
+                if problem is None:
+                    raise
+                raise ModelError(problem) from e
         self._check_variables_initialized()
         for kind in ("inputs", "outputs"):
             named[kind].update(config.get(kind) or {})
@@ -844,20 +852,74 @@ class Model:
             initialized = self.sess.run([checks[op.type](op) for op in variables])
         missing = [op.name for op, done in zip(variables, initialized) if not done]
         if missing:
-            location = self.files.location
-            # A SavedModel is converted in place (the config stays); else beside it.
-            dest = " DEST=%s-tf21" % location.rstrip("/")
-            if self.files.kind == SAVED_MODEL:
-                dest = "" if os.path.normpath(location) == "model" else " DEST=" + location
             raise ModelError(
                 "model %s leaves %d of its %d variables uninitialized after loading (%s%s), so "
                 "every request would fail: it was saved by TensorFlow 2.x (tf.saved_model.save "
                 "or Keras), whose variables tf.compat.v1's loader does not restore; convert it: "
-                "make convert SRC=%s%s" % (
-                    location, len(missing), len(variables), ", ".join(missing[:3]),
-                    " ..." if len(missing) > 3 else "",
-                    "<a local copy of %s>" % location if location.startswith("s3://")
-                    else location, dest))
+                "%s" % (self.files.location, len(missing), len(variables),
+                        ", ".join(missing[:3]), " ..." if len(missing) > 3 else "",
+                        self._convert_command()))
+
+    def _newer_than_this_tensorflow(self, error):
+        """What the model's import failed on, with the fix, when the graph holds what this
+        TensorFlow lacks (an op, or attributes of an op); else None."""
+        lacks = _what_this_tensorflow_lacks(error, self._graph_defs)
+        if lacks is None:
+            return None
+        kind, words = lacks
+        convert = ("make convert rewrites what TensorFlow %s lacks where it can, and says what "
+                   "it cannot: %s" % (tf.__version__, self._convert_command()))
+        if kind == "op" and not self._made_by_a_newer_tensorflow():
+            return ("model %s uses op %s, which TensorFlow %s does not have: a custom op, "
+                    "whose library must be loaded (tf.load_op_library) before the model" % (
+                        self.files.location, words, tf.__version__))
+        if kind == "op":
+            words = "op %s is unknown to it" % words
+        return "model %s was made by a newer TensorFlow than this one (%s): %s. %s" % (
+            self.files.location, tf.__version__, words, convert)
+
+    def _made_by_a_newer_tensorflow(self):
+        """Whether a graph of the model has a newer GraphDef version than this TensorFlow
+        writes (each release raises it)."""
+        try:
+            return any(graph_def.versions.producer > tf.version.GRAPH_DEF_VERSION
+                       for graph_def in self._graph_defs())
+        except Exception:  # noqa: BLE001 - unreadable files: the import said what it could
+            return False
+
+    def _graph_defs(self):
+        """Every GraphDef the model's files hold (a SavedModel's MetaGraphs, a checkpoint's
+        .meta, the frozen graph), as written."""
+        kind, path = self.files.kind, self.files.path
+        if kind == FROZEN_GRAPH:
+            graph_def = tf.compat.v1.GraphDef()
+            with open(path, "rb") as f:
+                graph_def.ParseFromString(f.read())
+            return [graph_def]
+        if kind == CHECKPOINT:
+            meta = MetaGraphDef()
+            with open(checkpoint_prefix(path, self.files.location) + ".meta", "rb") as f:
+                meta.ParseFromString(f.read())
+            return [meta.graph_def]
+        saved = SavedModel()
+        with open(os.path.join(path, "saved_model.pb"), "rb") as f:
+            saved.ParseFromString(f.read())
+        return [meta.graph_def for meta in saved.meta_graphs]
+
+    def _convert_command(self):
+        """The make convert command for this model. A SavedModel is converted in place, so
+        the config stays; another kind becomes a SavedModel beside it, which the config
+        then names (its inputs and outputs stay: the SavedModel keeps the graph's tensor
+        names), and the old file goes, or cortex deploy uploads it too."""
+        location = self.files.location
+        source = ("<a local copy of %s>" % location if location.startswith("s3://")
+                  else location)
+        if self.files.kind == SAVED_MODEL:
+            return "make convert SRC=%s%s" % (
+                source, "" if os.path.normpath(location) == "model" else " DEST=" + location)
+        dest = "%s-tf21" % re.sub(r"\.(pb|meta)$", "", location.rstrip("/"))
+        return ("make convert SRC=%s DEST=%s, then model: %s in predictor.config (inputs and "
+                "outputs stay) and remove %s" % (source, dest, dest, location))
 
     # Each loader fills self.graph and returns the names it knows: {"inputs": {name: tensor
     # name}, "outputs": {...}}.
@@ -1164,6 +1226,45 @@ def checkpoint_prefix(path, location):
         raise ModelError("checkpoint %s: the variables' files %s.index and %s.data-* must "
                          "be beside %s.meta" % ((location,) + (os.path.basename(prefix),) * 3))
     return prefix
+
+
+def _what_this_tensorflow_lacks(error, graph_defs):
+    """What a graph made by a newer TensorFlow holds that this one does not know, from the
+    error its import raised: ("attr", words) or ("op", its name) (an op may be a custom one
+    instead); else None. TensorFlow
+    names one unknown attribute of the node, whichever its map gives first: all of the
+    node's are read from `graph_defs()` (the model's GraphDefs), so that the words are
+    complete and the same in every worker."""
+    message = str(error)
+    attr = re.search(r"NodeDef mentions attr '([^']+)' not in Op<name=([^;>]+)", message)
+    if attr:
+        node = re.search(r"\{\{node ([^}]+)\}\}", message)
+        names = [attr.group(1)]
+        if node:
+            known = set(re.findall(r"\battr=(\w+):", message))  # the Op's, as it shows them
+            names = _unknown_attrs(graph_defs, node.group(1), attr.group(2), known) or names
+        return "attr", "%s %s of op %s%s %s unknown to it" % (
+            "attr" if len(names) == 1 else "attrs", ", ".join(names), attr.group(2),
+            " (node %s)" % node.group(1) if node else "", "is" if len(names) == 1 else "are")
+    op = re.search(r"Op type not registered '([^']+)'", message)
+    return None if op is None else ("op", op.group(1))
+
+
+def _unknown_attrs(graph_defs, node_name, op, known):
+    """The attributes of node `node_name` (of `op`, at the top of a graph or in one of its
+    functions) outside `known`, sorted; [] when the files cannot say."""
+    try:
+        for graph_def in graph_defs():
+            nodes = list(graph_def.node)
+            for function in graph_def.library.function:
+                nodes += function.node_def
+            for node in nodes:
+                if node.name == node_name and node.op == op:
+                    return sorted(name for name in node.attr
+                                  if name not in known and not name.startswith("_"))
+    except Exception:  # noqa: BLE001 - the words come from TensorFlow's error alone then
+        pass
+    return []
 
 
 def _first_line(error):

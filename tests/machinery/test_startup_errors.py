@@ -155,6 +155,42 @@ def test_a_graph_with_variables_is_not_a_frozen_graph(tmp_path):
           str(tmp_path / "model.pb"), **models._mapping())
 
 
+def write_graph_with_an_unknown_op(path, producer):
+    """A frozen graph x -> FancyNewOp -> y, an op of no TensorFlow; `producer` is the
+    version of TensorFlow's GraphDef that it says wrote it."""
+    import tensorflow as tf
+
+    graph_def = tf.compat.v1.GraphDef()
+    graph_def.versions.producer = producer
+    graph_def.node.add(name="x", op="Placeholder").attr["dtype"].type = \
+        tf.float32.as_datatype_enum
+    graph_def.node.add(name="y", op="FancyNewOp", input=["x"])
+    path.write_bytes(graph_def.SerializeToString())
+
+
+def test_an_op_this_tensorflow_lacks_is_a_custom_op_to_load(tmp_path):
+    import tensorflow as tf
+
+    write_graph_with_an_unknown_op(tmp_path / "model.pb", tf.version.GRAPH_DEF_VERSION)
+    fails(r"model .*model.pb uses op FancyNewOp, which TensorFlow %s does not have: a custom "
+          r"op, whose library must be loaded \(tf.load_op_library\) before the model$"
+          % re.escape(tf.__version__), str(tmp_path / "model.pb"), **models._mapping())
+
+
+def test_an_op_of_a_newer_tensorflow_gives_the_convert_command(tmp_path):
+    import tensorflow as tf
+
+    write_graph_with_an_unknown_op(tmp_path / "model.pb", tf.version.GRAPH_DEF_VERSION + 1)
+    model = str(tmp_path / "model.pb")
+    fails(r"^model %s was made by a newer TensorFlow than this one \(%s\): op FancyNewOp is "
+          r"unknown to it\. make convert rewrites what TensorFlow %s lacks where it can, and "
+          r"says what it cannot: make convert SRC=%s DEST=%s, then model: %s in "
+          r"predictor.config \(inputs and outputs stay\) and remove %s$" % tuple(
+              re.escape(text) for text in (model, tf.__version__, tf.__version__, model,
+                                           model[:-3] + "-tf21", model[:-3] + "-tf21", model)),
+          model, **models._mapping())
+
+
 # --- checkpoints --------------------------------------------------------------------------------
 
 

@@ -6,14 +6,19 @@ local check and fails here, naming what is missing."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import tensorflow as tf
+import yaml
 
 from cortex_tools.image_stack import stack
 from tests.tools import house
+
+ROOT = Path(__file__).resolve().parents[2]
 
 CHECK = [sys.executable, "-m", "cortex_tools.image_stack", "check"]
 
@@ -81,3 +86,76 @@ def test_without_the_image_stack_the_c_api_check_runs_and_says_so(monkeypatch, c
     assert called == [["check", "cortex.yaml"]]
     assert capsys.readouterr().out == (f"TF 2.1.0 model check: C-API fallback "
                                        f"({stack.missing_line()})\n")
+
+
+NEWER_PREDICTOR = '''from tf_session import array, load_model, number, read_fields
+
+FIELDS = {"x": array(number(), min_length=3, max_length=3)}
+
+
+class PythonPredictor:
+    def __init__(self, config):
+        self.model = load_model(config, inputs=["x"], outputs=["y"])
+
+    def predict(self, payload):
+        return self.model.predict(payload, lambda p: read_fields(p, FIELDS),
+                                  lambda outputs: {"y": outputs["y"].tolist()})
+'''
+
+
+def newer_project(tmp_path: Path) -> Path:
+    """Models as today's TensorFlow (the local one) writes them, which TF 2.1 cannot import:
+    a frozen graph (MatMul gains grad_a and grad_b) served by two APIs, and a tf.Module
+    SavedModel (VarHandleOp gains debug_name), each as a user would drop it in."""
+    folder = tmp_path / "newer"
+    (folder / "model").mkdir(parents=True)
+    (folder / "tf_session.py").write_text((ROOT / "tf_session.py").read_text())
+    (folder / "predictor.py").write_text(NEWER_PREDICTOR)
+    (folder / "sample.json").write_text('{"x": [1, 2, 3]}')
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None, 3], name="x")
+        tf.identity(tf.matmul(x, tf.constant([[1.0], [2.0], [3.0]])), name="y")
+    tf.io.write_graph(graph.as_graph_def(), str(folder / "model"), "frozen.pb", as_text=False)
+
+    class Module(tf.Module):
+        def __init__(self):
+            self.w = tf.Variable([[1.0], [2.0], [3.0]])
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
+        def __call__(self, x):
+            return {"y": tf.matmul(x, self.w)}
+
+    module = Module()
+    tf.saved_model.save(module, str(folder / "saved"), signatures=module.__call__)
+    frozen = {"model": "model/frozen.pb", "session_strategy": "per_request",
+              "inputs": {"x": "x:0"}, "outputs": {"y": "y:0"}}
+    apis = [{"name": name, "predictor": {"type": "python", "path": "predictor.py",
+                                         "config": config}}
+            for name, config in (("frozen", frozen), ("frozen-2", frozen), ("saved", {
+                "model": "saved", "session_strategy": "per_request"}))]
+    (folder / "cortex.yaml").write_text(yaml.safe_dump(apis, sort_keys=False))
+    return folder
+
+
+@needs_image_stack
+def test_a_model_of_a_newer_tensorflow_stops_at_start_with_the_convert_command(tmp_path):
+    """tf_session on TensorFlow 2.1 (as on Cortex) turns the import's error into the fix;
+    APIs sharing a model print it once."""
+    done = check(newer_project(tmp_path))
+    assert done.returncode == 1, done.stdout + done.stderr
+    newer = "was made by a newer TensorFlow than this one (2.1.0):"
+    converts = ("make convert rewrites what TensorFlow 2.1.0 lacks where it can, and says "
+                "what it cannot: make convert SRC=")
+    # Each start error ends with where tf_session raised it: (tf_session.py:LINE).
+    lines = [re.sub(r" \(tf_session\.py:\d+\)$", "", line)
+             for line in done.stdout.splitlines()[1:]]
+    assert lines == [
+        "api frozen: fails on the image stack at start: ModelError: model model/frozen.pb "
+        f"{newer} attrs grad_a, grad_b of op MatMul (node MatMul) are unknown to it. "
+        f"{converts}model/frozen.pb DEST=model/frozen-tf21, then model: model/frozen-tf21 in "
+        "predictor.config (inputs and outputs stay) and remove model/frozen.pb",
+        "api frozen-2: fails as api frozen does (the same words, above)",
+        "api saved: fails on the image stack at start: ModelError: model saved "
+        f"{newer} attr debug_name of op VarHandleOp (node Variable) is unknown to it. "
+        f"{converts}saved DEST=saved"], done.stdout

@@ -60,8 +60,15 @@ def main(configs: list[Path]) -> int:
     with ThreadPoolExecutor(PARALLEL) as pool:
         started = [(spec, pool.submit(image_answers, spec, project.payloads(spec.project_dir)))
                    for spec in specs]
+        said: dict[str, str] = {}  # a failure's words -> the first API they were printed for
         for spec, found in started:
             passed, line = check_api(spec, found.result)
+            # APIs that share a model fail with the same words: printed once, then named.
+            words = line.split(": ", 1)[-1]
+            if not passed and words in said:
+                line = f"api {spec.name}: fails as api {said[words]} does (the same words, above)"
+            elif not passed:
+                said[words] = spec.name
             print(line, flush=True)
             ok = ok and passed
     return 0 if ok else 1

@@ -22,9 +22,11 @@ from client_reads import as_client_reads
 
 
 def described(error, project_dir):
-    """"Type: message (file:line)" with the innermost frame in the project's files."""
+    """"Type: message (file:line)" with the innermost frame in the project's files (not in
+    a virtualenv the project holds, such as .venv-image, whose files are libraries)."""
     frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if os.path.abspath(f.filename).startswith(project_dir + os.sep)]
+              if os.path.abspath(f.filename).startswith(project_dir + os.sep)
+              and "site-packages" not in f.filename.split(os.sep)]
     where = " (%s:%d)" % (os.path.relpath(frames[-1].filename, project_dir),
                           frames[-1].lineno) if frames else ""
     text = str(error).strip().splitlines()
