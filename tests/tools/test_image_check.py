@@ -159,3 +159,23 @@ def test_a_model_of_a_newer_tensorflow_stops_at_start_with_the_convert_command(t
         "api saved: fails on the image stack at start: ModelError: model saved "
         f"{newer} attr debug_name of op VarHandleOp (node Variable) is unknown to it. "
         f"{converts}saved DEST=saved"], done.stdout
+
+
+def test_an_error_is_placed_in_the_projects_code_not_in_a_virtualenv_it_holds(tmp_path,
+                                                                              monkeypatch):
+    """.venv-image sits in the project: a library's frame there is not the user's line."""
+    monkeypatch.syspath_prepend(str(stack.PY36_DIR))
+    from api_answers import described
+
+    library = tmp_path / ".venv-image" / "lib" / "python3.6" / "site-packages"
+    library.mkdir(parents=True)
+    (library / "lib_raises.py").write_text("def fail():\n    raise ValueError('deep')\n")
+    (tmp_path / "user_code.py").write_text("import lib_raises\n\n\ndef run():\n"
+                                           "    lib_raises.fail()\n")
+    monkeypatch.syspath_prepend(str(library))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import user_code
+
+    with pytest.raises(ValueError) as caught:
+        user_code.run()
+    assert described(caught.value, str(tmp_path)) == "ValueError: deep (user_code.py:5)"
