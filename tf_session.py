@@ -566,6 +566,9 @@ def _model_kind(path, location):
             found += " (for a %s, name %s: %s)" % (
                 kind, "the file" if kind == FROZEN_GRAPH else "its prefix",
                 os.path.join(location, name))
+        keras = [name for name in names if name.endswith(KERAS_SUFFIXES)]
+        if keras and not models:
+            found += " (%s is %s)" % (keras[0], _keras_file(os.path.join(location, keras[0])))
     elif os.path.isfile(path):
         if os.path.basename(path) in ("saved_model.pb", "saved_model.pbtxt"):
             raise ModelError("model %s is the SavedModel's own file: name its folder, %s"
@@ -574,7 +577,8 @@ def _model_kind(path, location):
             return CHECKPOINT
         if path.endswith((".pb", ".graphdef")):
             return FROZEN_GRAPH
-        found = "a file that is neither .pb nor a checkpoint's .meta"
+        found = (_keras_file(location) if path.endswith(KERAS_SUFFIXES) else
+                 "a file that is neither .pb nor a checkpoint's .meta")
     elif glob.glob(glob.escape(path) + ".*"):
         return CHECKPOINT  # a prefix: PREFIX.index, PREFIX.meta, ... beside it
     else:
@@ -582,6 +586,17 @@ def _model_kind(path, location):
         found = "nothing there" + (" (%s holds %s)" % (parent, ", ".join(
             sorted(os.listdir(parent))[:8]) or "nothing") if os.path.isdir(parent) else "")
     raise ModelError("model %s: found %s; expected %s" % (location, found, ACCEPTED))
+
+
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")
+
+
+def _keras_file(location):
+    """What a Keras file is to tf_session, and the command that makes it a model."""
+    dest = os.path.splitext(location.rstrip("/"))[0]
+    return ("a Keras file, which the image's TensorFlow 2.1 does not load: make convert "
+            "SRC=%s DEST=%s writes it as a SavedModel, then model: %s (and keep the Keras "
+            "file out of the project: cortex deploy uploads it)" % (location, dest, dest))
 
 
 # Files a SavedModel folder holds beside saved_model.pb (TF 2.x's fingerprint, Keras').

@@ -201,3 +201,23 @@ def test_config_schema_refuses_what_tf_session_refuses(monkeypatch, extra):
         theirs = False
     ours = not list(ConfigValidator(tf_session.CONFIG_SCHEMA).iter_errors(config))
     assert ours is theirs
+
+
+@pytest.mark.parametrize(("files", "location", "keras"), [
+    pytest.param(["model/mixed.keras"], "model/mixed.keras", "model/mixed.keras", id="file"),
+    pytest.param(["model/README.md", "model/mixed.h5"], "model", "model/mixed.h5",
+                 id="folder-holding-one"),
+])
+def test_a_keras_file_gets_the_convert_command_from_both(tmp_path, files, location, keras):
+    _lay_out(tmp_path, files)
+    dest = keras.rsplit(".", 1)[0]
+    command = f"make convert SRC={keras} DEST={dest} writes it as a SavedModel, then model: {dest}"
+    with pytest.raises(tf_session.ModelError) as theirs:
+        tf_session.find_model(str(tmp_path / location))
+    with pytest.raises(NotAModel) as ours:
+        model_formats.local_format(tmp_path / location, location)
+    assert command in str(ours.value)
+    # tf_session words the path as it was given (absolute here), the config check as written
+    assert command.replace("SRC=", f"SRC={tmp_path}/").replace(
+        "DEST=", f"DEST={tmp_path}/").replace("model: ", f"model: {tmp_path}/") in str(
+        theirs.value)

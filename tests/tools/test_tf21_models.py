@@ -190,7 +190,7 @@ def test_a_frozen_graph_with_default_attributes_tf21_lacks_fails_with_the_fix(ch
         "api frozen: fails in TensorFlow 2.1.0: attrs grad_a, grad_b of MatMul are unknown "
         "to TF 2.1 (node MatMul; grad_a=false, grad_b=false, the defaults): make convert "
         "fixes it: `make convert SRC=frozen.pb DEST=frozen-tf21`, then `model: frozen-tf21` "
-        "without inputs/outputs (a SavedModel named as the graph), or keep a frozen graph: "
+        "(inputs and outputs stay) and remove frozen.pb, or keep a frozen graph: "
         "`.venv/bin/python -m cortex_tools.tf21 fix-graph frozen.pb frozen-tf21.pb`")
     # TF 2.1 names the first of them in the node's attribute map, whose order varies
     assert re.search(r"NodeDef mentions attr 'grad_[ab]' not in Op<name=MatMul", details[0])
@@ -245,8 +245,8 @@ def test_a_checkpoint_of_newer_resource_variables_fails_naming_the_attribute(che
                            "default (node kernel; debug_name="), line
     assert line.endswith(
         "make convert fixes it: `make convert SRC=resource-ckpt DEST=resource-ckpt-tf21`, "
-        "then `model: resource-ckpt-tf21` without inputs/outputs (a SavedModel named as the "
-        "graph)"), line
+        "then `model: resource-ckpt-tf21` (inputs and outputs stay) and remove resource-ckpt"
+    ), line
     assert "example/" not in line  # make remove-example deletes it
 
 

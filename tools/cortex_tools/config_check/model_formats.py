@@ -33,6 +33,7 @@ SAVED_MODEL_EXTRAS = SAVED_MODEL_FILES + ("fingerprint.pb", "keras_metadata.pb")
 GRAPH_SUFFIXES = (".pb", ".graphdef")
 NO_SIGNATURE = (FROZEN_GRAPH, CHECKPOINT)  # predictor.config names their tensors
 
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")  # tf_session.KERAS_SUFFIXES
 _CHECKPOINT_PREFIX_NAME = re.compile(r"(?:^|[._-])ckpt(?:-\d+)?$", re.IGNORECASE)
 _CHECKPOINT_PART = re.compile(r"\.(?:index|data-\d+-of-\d+)$")
 _MODEL_CHECKPOINT_PATH = re.compile(r'^\s*model_checkpoint_path:\s*"((?:[^"\\]|\\.)*)"', re.M)
@@ -89,6 +90,9 @@ def local_format(path: Path, location: str) -> str:
             kind, _, name = models[0]
             what = "the file" if kind == FROZEN_GRAPH else "its prefix"
             found += f" (for a {kind}, name {what}: {os.path.join(location, name)})"
+        keras = [name for name in names if name.endswith(KERAS_SUFFIXES)]
+        if keras and not models:
+            found += f" ({keras[0]} is {keras_file(os.path.join(location, keras[0]))})"
         raise NotAModel(found)
     if os.path.isfile(path_text):
         if os.path.basename(path_text) in SAVED_MODEL_FILES:
@@ -98,10 +102,19 @@ def local_format(path: Path, location: str) -> str:
             return CHECKPOINT
         if path_text.endswith(GRAPH_SUFFIXES):
             return FROZEN_GRAPH
-        raise NotAModel("is a file that is neither .pb nor a checkpoint's .meta")
+        raise NotAModel("is " + (keras_file(location) if path_text.endswith(KERAS_SUFFIXES)
+                                 else "a file that is neither .pb nor a checkpoint's .meta"))
     if glob.glob(glob.escape(path_text) + ".*"):
         return CHECKPOINT  # a prefix: PREFIX.index, PREFIX.meta, ... beside it
     raise NothingThere("does not exist")
+
+
+def keras_file(location: str) -> str:
+    """As tf_session._keras_file: what a Keras file is, and the command that converts it."""
+    dest = os.path.splitext(location.rstrip("/"))[0]
+    return ("a Keras file, which the image's TensorFlow 2.1 does not load: make convert "
+            f"SRC={location} DEST={dest} writes it as a SavedModel, then model: {dest} (and "
+            "keep the Keras file out of the project: cortex deploy uploads it)")
 
 
 def _models_in_folder(names: list[str]) -> list[tuple[str, list[str], str]]:

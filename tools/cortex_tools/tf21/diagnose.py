@@ -197,9 +197,10 @@ def convert_fix(kind: str, model_path: str) -> str:
     if kind == "SavedModel":
         dest = "" if os.path.normpath(model_path) == "model" else f" DEST={model_path}"
         return f"make convert fixes it: `make convert SRC={model_path}{dest}`"
+    # The SavedModel keeps the graph's tensor names, so the config's mapping still holds.
     dest = _converted_name(model_path)
     return (f"make convert fixes it: `make convert SRC={model_path} DEST={dest}`, then "
-            f"`model: {dest}` without inputs/outputs (a SavedModel named as the graph)")
+            f"`model: {dest}` (inputs and outputs stay) and remove {model_path}")
 
 
 def _converted_name(path: str) -> str:
