@@ -46,7 +46,7 @@ def test_a_valid_payload_reads_as_python_values():
     ({**VALID, "n": -1}, "field n must be >= 0, got -1"),
     ({**VALID, "s": "toolong"}, "field s must be at most 5 characters long, got 7"),
     ({**VALID, "b": 1}, "field b must be true or false, got a number"),
-    ({**VALID, "v": [1]}, "field v must hold 2 to 2 items, got 1"),
+    ({**VALID, "v": [1]}, "field v must hold exactly 2 items, got 1"),
     ({**VALID, "v": [1, "x"]}, "field v [1] must be a number, got a string"),
     ({**VALID, "v": 1}, "field v must be an array, got a number"),
 ])
@@ -80,7 +80,7 @@ def test_deep_nesting_is_a_payload_error_not_a_crash():
     for _ in range(5000):
         deep = [deep]
     assert error_of({**VALID, "a": deep}) == "field a must be a number, got an array"
-    assert error_of({**VALID, "v": deep}) == "field v must hold 2 to 2 items, got 1"
+    assert error_of({**VALID, "v": deep}) == "field v must hold exactly 2 items, got 1"
 
 
 def test_every_message_is_at_most_400_characters():

@@ -102,6 +102,21 @@ def test_an_unknown_field_close_to_a_known_one_gets_did_you_mean(sent, hint):
         f"unknown field {sent}: did you mean {hint}? (expected city, rooms)")
 
 
+@pytest.mark.parametrize(("sent", "hint"), [("lem", "len"), ("idz", "ids"), ("aeg", "age"),
+                                            ("lens", "len"), ("ix", None), ("x", None),
+                                            ("lxx", None), ("nel", None)])
+def test_one_slip_in_a_short_name_gets_did_you_mean(sent, hint):
+    """A letter changed, added or dropped, or two neighbours swapped, in a name of 3 letters
+    or more (one slip from a 1- or 2-letter name could be any name); two slips are
+    no slip (lxx, and nel from len)."""
+    fields = {"age": array(number()), "len": integer(), "ids": integer()}
+    payload = {"age": [1.0], "len": 1, "ids": 1, sent: 1}
+    if hint:
+        del payload[hint]
+    guess = f": did you mean {hint}?" if hint else ""
+    assert error_of(payload, fields) == f"unknown field {sent}{guess} (expected age, len, ids)"
+
+
 def test_an_unknown_field_far_from_every_known_one_gets_no_guess():
     assert error_of({"city": "x", "rooms": 1, "colour": 1},
                     {"city": string(), "rooms": integer()}) == (

@@ -20,6 +20,7 @@ import asyncio
 import json
 import json.decoder
 import json.scanner
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -32,6 +33,8 @@ THREAD_NAME = "json-parse"
 SEND_INSTEAD = "send one JSON document (UTF-8) with Content-Type: application/json"
 
 Scanner = Callable[[str, int], tuple[Any, int]]
+# Python's ValueError for an integer past sys.get_int_max_str_digits() (3.11+).
+TOO_MANY_DIGITS = re.compile(r"Exceeds the limit \((\d+) digits\).*?value has (\d+) digits")
 
 
 class MalformedPayload(ClientError):
@@ -93,10 +96,16 @@ class JsonParser:
             return await loop.run_in_executor(self._executor, decode_in_steps, body)
         except RecursionError:
             raise MalformedPayload(
-                "JSON payload nested too deeply (Python's parser stops near 1000 levels); "
-                f"send a flatter document, {SEND_INSTEAD}"
+                "JSON payload nested too deeply (Python's parser stops near 1000 levels): "
+                "send a flatter JSON document (UTF-8) with Content-Type: application/json"
             ) from None
         except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, too many digits
+            digits = TOO_MANY_DIGITS.search(str(e))
+            if digits:  # Python's words would tell the client to change the server
+                raise MalformedPayload(
+                    f"JSON payload holds an integer of {digits.group(2)} digits, more than "
+                    f"the {digits.group(1)} this server's parser reads; send fewer digits"
+                ) from None
             raise MalformedPayload(f"malformed JSON payload: {e}; {SEND_INSTEAD}") from None
 
     def shutdown(self) -> None:
