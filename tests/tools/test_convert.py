@@ -350,3 +350,25 @@ def test_make_check_runs_each_predictor_on_sample_json_and_fails_on_a_5xx(source
                         r"tensor 'features'.* \(Cortex answers such a request 500\)", unfed), unfed
     assert re.fullmatch(r"cortex\.yaml:\d+: api refuses: predictor\.path: predict\(sample\.json\) "
                         r'answered 503: \{"error":"not today"\}', refused), refused
+
+
+def test_the_reason_for_generated_inputs_is_the_configs_own(tmp_path):
+    """After make remove-example, model/ holds no model yet (DEST is to be it): that is the
+    reason, not "cortex.yaml has no API" (it has three)."""
+    from cortex_tools.convert.feed import _api_for
+
+    for name in ("cortex.yaml", "predictor.py", "tf_session.py", "requirements.txt",
+                 "sample.json"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "README.md").write_text("what goes here")
+    config = str(tmp_path / "cortex.yaml")
+    assert _api_for(str(tmp_path / "model"), config) == (
+        None, f"the model folder of {config} holds no model yet")
+    (tmp_path / "cortex.yaml").write_text("- name: Not_A_Name\n")
+    assert _api_for(str(tmp_path / "model"), config) == (
+        None, f"{config} is not a valid config yet (make check says why)")
+    subprocess.run(["cp", "-r", str(ROOT / "model"), str(tmp_path)], check=True)
+    (tmp_path / "cortex.yaml").write_text((ROOT / "cortex.yaml").read_text())
+    first = yaml.safe_load((ROOT / "cortex.yaml").read_text())[0]["name"]
+    assert _api_for(str(tmp_path / "elsewhere"), config) == (first, "")

@@ -50,32 +50,36 @@ class Job:
 
 def prepare(model: str, dest: str, signature: Signature, work: Path, *,
             prepared: check.Setup, config: str | None) -> Job:
-    reason = "no cortex.yaml"
-    api = _api_for(dest, config) if config and os.path.isfile(config) else None
+    api, reason = (_api_for(dest, config) if config and os.path.isfile(config)
+                   else (None, "no cortex.yaml"))
     if api is not None:
         job = _through_predictor(model, api, config, signature, work / "sample",
                                  prepared=prepared)
         if isinstance(job, Job):
             return job
         reason = job
-    elif config and os.path.isfile(config):
-        reason = f"{config} has no API"
     return _generated(model, signature, work / "generated", prepared, reason)
 
 
-def _api_for(dest: str, config: str) -> str | None:
+def _api_for(dest: str, config: str) -> tuple[str | None, str]:
+    """The API whose model DEST is (else the config's first), or None and why none."""
     from cortex_tools.runtime.config import ConfigError, load_apis
 
     try:
         specs = load_apis(config)
-    except (ConfigError, OSError):
-        return None
+    except OSError as e:
+        return None, f"{config} cannot be read ({e.strerror})"
+    except ConfigError as e:
+        words = " ".join([str(e), *getattr(e, "details", [])])
+        if "holds no model yet" in words:  # model/ after make remove-example, DEST to be
+            return None, f"the model folder of {config} holds no model yet"
+        return None, f"{config} is not a valid config yet (make check says why)"
     for spec in specs:
         location = spec.predictor_config.get("model")
         if isinstance(location, str) and os.path.abspath(
                 os.path.join(spec.project_dir, location)) == os.path.abspath(dest):
-            return spec.name
-    return specs[0].name if specs else None
+            return spec.name, ""
+    return specs[0].name, ""
 
 
 def _through_predictor(model: str, api: str, config: str, signature: Signature,
