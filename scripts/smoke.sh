@@ -7,7 +7,8 @@
 #   1. GET ENDPOINT answers 200 with the API summary;
 #   2. POST of the payload (default sample.json) answers 2xx with JSON; and when the
 #      expected answer file exists (default: the payload's name with .expected.json, e.g.
-#      sample.expected.json, written by `make expected`), the answer equals it, numbers
+#      sample.expected.json, written by `make expected`), the answer equals it (keys in
+#      order; a difference is named by its path, e.g. .probabilities.setosa), numbers
 #      within SMOKE_RTOL (default 1e-4) relative or SMOKE_ATOL (default 1e-6) absolute;
 #   3. POST of a JSON payload that is not an object ([]) answers 4xx;
 #   4. a burst of N requests (default 200), C at a time (default 16), all answer 2xx.
@@ -82,26 +83,75 @@ call() {
 
 json=(-H "Content-Type: application/json")
 
-# JSON tokens, one per line: strings, numbers, punctuation, true/false/null.
+# JSON tokens, one per line: strings, numbers, punctuation, true/false/null; any other
+# character that is not a space comes out alone, for same_json to refuse.
 json_tokens() {
-    grep -oE '"([^"\\]|\\.)*"|-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?|[][{}:,]|true|false|null'
+    grep -oE '"([^"\\]|\\.)*"|-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?|[][{}:,]|true|false|null|[^[:space:]]'
 }
 
-# same_json FILE < JSON: whether the JSON on stdin equals FILE's, token by token, numbers
-# within the tolerances; prints the first difference when not.
+# same_json FILE < JSON: whether the JSON on stdin equals FILE's, token by token (keys in
+# the same order), numbers within the tolerances; prints the first difference, at its
+# path (.key[index]), when not, or why FILE is not JSON.
 same_json() {
-    awk -v rtol="${SMOKE_RTOL:-1e-4}" -v atol="${SMOKE_ATOL:-1e-6}" '
+    awk -v rtol="${SMOKE_RTOL:-1e-4}" -v atol="${SMOKE_ATOL:-1e-6}" -v file="$1" '
         function num(t) { return t ~ /^-?[0-9]/ }
         function abs(x) { return x < 0 ? -x : x }
-        NR == FNR { want[++n] = $0; next }
+        function scalar(t) { return num(t) || t ~ /^"/ || t == "true" || t == "false" || t == "null" }
+        function here(k,   d, p) {  # the path of the value at level k
+            p = ""
+            for (d = 1; d <= k; d++)
+                p = p (kind[d] == "[" ? "[" at[d] "]" : (at[d] == "" ? "" : "." at[d]))
+            return p == "" ? "." : p
+        }
+        function bad(why) { print file " is not JSON: " why; invalid = 1; exit 1 }
+        # The grammar, token by token: path[i] is where expected token i stands (a key, a
+        # comma or a closing bracket: where its object or array stands).
+        function walk(t) {
+            if (expect == "end") bad("more after its end: " t)
+            if (expect == "key") {
+                if (t == "}" && fresh) { close_(t); return }
+                if (t !~ /^"/) bad("a key expected at " here(depth - 1) ", found " t)
+                at[depth] = substr(t, 2, length(t) - 2); expect = ":"; return
+            }
+            if (expect == ":") { if (t != ":") bad(": expected at " here(depth) ", found " t); expect = "value"; return }
+            if (expect == "next") {
+                if (t == ",") {
+                    if (kind[depth] == "[") { at[depth]++; expect = "value" } else expect = "key"
+                    fresh = 0; return
+                }
+                if ((t == "}" && kind[depth] == "{") || (t == "]" && kind[depth] == "[")) { close_(t); return }
+                bad(", or a closing bracket expected at " here(depth - 1) ", found " t)
+            }
+            if (t == "]" && fresh && kind[depth] == "[") { close_(t); return }
+            if (t == "{" || t == "[") {
+                kind[++depth] = t; at[depth] = (t == "[" ? 0 : ""); fresh = 1
+                expect = (t == "{" ? "key" : "value"); return
+            }
+            if (!scalar(t)) bad("a value expected at " here(depth) ", found " t)
+            after()
+        }
+        function close_(t) { depth--; after() }
+        function after() { expect = (depth == 0 ? "end" : "next"); fresh = 0 }
+        FILENAME == ARGV[1] {
+            path[++n] = ($0 ~ /^[]},]$/ || expect == "key") ? here(depth - 1) : here(depth)
+            walk($0); want[n] = $0; next
+        }
         { got[++m] = $0 }
         END {
+            if (invalid) exit 1
+            if (n == 0) { print file " is not JSON: it is empty"; exit 1 }
+            if (expect != "end") { print file " is not JSON: it ends early, after " here(depth); exit 1 }
             for (i = 1; i <= (n > m ? n : m); i++) {
-                if (i > n || i > m) { print "the answer has " m " JSON tokens, expected " n; exit 1 }
                 w = want[i]; g = got[i]
+                if (i > m) { print "at " path[i] ": the answer ends where " w " was expected"; exit 1 }
+                if (i > n) { print "the answer goes on after the expected end: " g; exit 1 }
                 if (num(w) && num(g)) {
-                    if (abs(g - w) > atol + rtol * abs(w)) { print g " where " w " was expected"; exit 1 }
-                } else if (w != g) { print g " where " w " was expected"; exit 1 }
+                    if (abs(g - w) <= atol + rtol * abs(w)) continue
+                } else if (w == g) continue
+                if ((w == "}" || w == "]") && g == ",") why = "more items than expected"
+                else if (w == "," && (g == "}" || g == "]")) why = "fewer items than expected"
+                else why = g " where " w " was expected"
+                print "at " path[i] ": the answer has " why; exit 1
             }
         }' <(json_tokens <"$1") <(json_tokens)
 }

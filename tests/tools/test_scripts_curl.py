@@ -150,15 +150,16 @@ def test_smoke_takes_numbers_within_its_tolerance(urls, sample_dir):
     assert result.returncode == 0, result.stdout
     tight = run_script("smoke.sh", urls["close"], "--requests", "5", cwd=sample_dir,
                        env={"SMOKE_RTOL": "1e-7"})
-    assert "FAIL POST sample.json answers sample.expected.json: 1.00001 where 1.0 was " \
-           "expected" in tight.stdout
+    assert "FAIL POST sample.json answers sample.expected.json: at .answer: the answer has " \
+           "1.00001 where 1.0 was expected" in tight.stdout
 
 
 def test_smoke_fails_on_a_different_answer(urls, sample_dir):
     result = run_script("smoke.sh", urls["wrong"], cwd=sample_dir)
     assert result.returncode == 1
-    assert ("FAIL POST sample.json answers sample.expected.json: 1.5 where 1.0 was expected; "
-            'got {"answer": 1.5, "fields": ["a", "b"]}') in result.stdout
+    assert ("FAIL POST sample.json answers sample.expected.json: at .answer: the answer has "
+            '1.5 where 1.0 was expected; got {"answer": 1.5, "fields": ["a", "b"]}'
+            ) in result.stdout
     assert result.stdout.splitlines()[-1] == "3 passed, 1 failed"
 
 
@@ -166,8 +167,45 @@ def test_smoke_fails_on_a_different_shape_of_answer(url, tmp_path):
     write_sample(tmp_path)
     (tmp_path / "sample.expected.json").write_text('{"answer": 1.0}')
     result = run_script("smoke.sh", url, "--requests", "5", cwd=tmp_path)
-    assert "FAIL POST sample.json answers sample.expected.json: , where } was expected" \
-        in result.stdout and result.returncode == 1
+    assert "FAIL POST sample.json answers sample.expected.json: at .: the answer has more " \
+           "items than expected" in result.stdout and result.returncode == 1
+
+
+@pytest.mark.parametrize(("expected", "difference"), [
+    ('{"answer": 1.0, "fields": ["a"]}', "at .fields: the answer has more items than expected"),
+    ('{"answer": 1.0, "fields": ["a", "b", "c"]}',
+     "at .fields: the answer has fewer items than expected"),
+    ('{"answer": 1.0, "fields": ["a", "c"]}',
+     'at .fields[1]: the answer has "b" where "c" was expected'),
+    ('{"answer": [1.0], "fields": ["a", "b"]}', "at .answer: the answer has 1.0 where [ was "
+                                                "expected"),
+    ('{"answers": 1.0, "fields": ["a", "b"]}',
+     'at .: the answer has "answer" where "answers" was expected'),
+])
+def test_smoke_names_where_the_answer_differs(url, tmp_path, expected, difference):
+    write_sample(tmp_path)
+    (tmp_path / "sample.expected.json").write_text(expected)
+    result = run_script("smoke.sh", url, "--requests", "5", cwd=tmp_path)
+    assert (f"FAIL POST sample.json answers sample.expected.json: {difference}; got "
+            in result.stdout), result.stdout
+    assert result.returncode == 1
+
+
+@pytest.mark.parametrize(("expected", "why"), [
+    ('{"answer": 1.0, "fields": ["a", "b"]} trailing', "more after its end: t"),
+    ('{"answer": NaN, "fields": ["a", "b"]}', "a value expected at .answer, found N"),
+    ('{"answer": 1.0, "fields": ["a", "b"]', "it ends early, after .fields"),
+    ('{"answer" 1.0}', ": expected at .answer, found 1.0"),
+    ("", "it is empty"),
+])
+def test_smoke_says_when_the_expected_file_is_not_json(url, tmp_path, expected, why):
+    """A broken expected file fails, even where its tokens would match the answer's."""
+    write_sample(tmp_path)
+    (tmp_path / "sample.expected.json").write_text(expected)
+    result = run_script("smoke.sh", url, "--requests", "5", cwd=tmp_path)
+    assert (f"FAIL POST sample.json answers sample.expected.json: sample.expected.json is not "
+            f"JSON: {why}; got " in result.stdout), result.stdout
+    assert result.returncode == 1
 
 
 def test_smoke_with_a_named_expected_file(urls, sample_dir, tmp_path):
