@@ -1265,10 +1265,9 @@ def checkpoint_prefix(path, location):
 def _what_this_tensorflow_lacks(error, graph_defs):
     """What a graph made by a newer TensorFlow holds that this one does not know, from the
     error its import raised: ("attr", words) or ("op", its name) (an op may be a custom one
-    instead); else None. TensorFlow
-    names one unknown attribute of the node, whichever its map gives first: all of the
-    node's are read from `graph_defs()` (the model's GraphDefs), so that the words are
-    complete and the same in every worker."""
+    instead); else None. TensorFlow names one unknown attribute of the node, whichever its
+    map gives first: all of the node's are read from `graph_defs()` (the model's GraphDefs),
+    so that the words are complete and the same in every worker."""
     message = str(error)
     attr = re.search(r"NodeDef mentions attr '([^']+)' not in Op<name=([^;>]+)", message)
     if attr:
