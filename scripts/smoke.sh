@@ -8,7 +8,7 @@
 #   2. POST of the payload (default sample.json) answers 2xx with JSON; and when the
 #      expected answer file exists (default: the payload's name with .expected.json, e.g.
 #      sample.expected.json, written by `make expected`), the answer equals it (keys in
-#      order; a difference is named by its path, e.g. .probabilities.setosa), numbers
+#      order; a difference is named by its path, e.g. .scores[2]), numbers
 #      within SMOKE_RTOL (default 1e-4) relative or SMOKE_ATOL (default 1e-6) absolute;
 #   3. POST of a JSON payload that is not an object ([]) answers 4xx;
 #   4. a burst of N requests (default 200), C at a time (default 16), all answer 2xx.

@@ -117,10 +117,21 @@ def test_an_output_without_a_batch_axis_fails_the_call_clearly(formats):
 
 
 def test_a_folder_of_other_files_says_what_was_found_and_what_is_accepted(tmp_path):
+    (tmp_path / "weights.csv").write_bytes(b"x")
+    (tmp_path / "notes.txt").write_text("x")
+    fails(r"found a folder holding notes.txt, weights.csv; expected a SavedModel folder "
+          r"\(holding saved_model.pb\), a frozen GraphDef file \(.pb\), or a TF1 checkpoint",
+          str(tmp_path))
+
+
+def test_a_folder_holding_a_keras_file_says_how_to_convert_it(tmp_path):
     (tmp_path / "weights.h5").write_bytes(b"x")
     (tmp_path / "notes.txt").write_text("x")
-    fails(r"found a folder holding notes.txt, weights.h5; expected a SavedModel folder "
-          r"\(holding saved_model.pb\), a frozen GraphDef file \(.pb\), or a TF1 checkpoint",
+    keras = re.escape(str(tmp_path / "weights"))
+    fails(r"found a folder holding notes.txt, weights.h5 \(weights.h5 is a Keras file, which "
+          r"the image's TensorFlow 2.1 does not load: make convert SRC=%s.h5 DEST=%s writes it "
+          r"as a SavedModel, then model: %s \(and keep the Keras file out of the project: "
+          r"cortex deploy uploads it\)\); expected a SavedModel folder" % (keras, keras, keras),
           str(tmp_path))
 
 

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import tensorflow as tf
 import yaml
 
 from cortex_tools.image_stack import stack
@@ -103,6 +102,34 @@ class PythonPredictor:
 '''
 
 
+WRITE_NEWER_MODELS = """
+import sys
+from pathlib import Path
+
+import tensorflow as tf
+
+folder = Path(sys.argv[1])
+graph = tf.Graph()
+with graph.as_default():
+    x = tf.compat.v1.placeholder(tf.float32, [None, 3], name="x")
+    tf.identity(tf.matmul(x, tf.constant([[1.0], [2.0], [3.0]])), name="y")
+tf.io.write_graph(graph.as_graph_def(), str(folder / "model"), "frozen.pb", as_text=False)
+
+
+class Module(tf.Module):
+    def __init__(self):
+        self.w = tf.Variable([[1.0], [2.0], [3.0]])
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
+    def __call__(self, x):
+        return {"y": tf.matmul(x, self.w)}
+
+
+module = Module()
+tf.saved_model.save(module, str(folder / "saved"), signatures=module.__call__)
+"""
+
+
 def newer_project(tmp_path: Path) -> Path:
     """Models as today's TensorFlow (the local one) writes them, which TF 2.1 cannot import:
     a frozen graph (MatMul gains grad_a and grad_b) served by two APIs, and a tf.Module
@@ -112,22 +139,10 @@ def newer_project(tmp_path: Path) -> Path:
     (folder / "tf_session.py").write_text((ROOT / "tf_session.py").read_text())
     (folder / "predictor.py").write_text(NEWER_PREDICTOR)
     (folder / "sample.json").write_text('{"x": [1, 2, 3]}')
-    graph = tf.Graph()
-    with graph.as_default():
-        x = tf.compat.v1.placeholder(tf.float32, [None, 3], name="x")
-        tf.identity(tf.matmul(x, tf.constant([[1.0], [2.0], [3.0]])), name="y")
-    tf.io.write_graph(graph.as_graph_def(), str(folder / "model"), "frozen.pb", as_text=False)
-
-    class Module(tf.Module):
-        def __init__(self):
-            self.w = tf.Variable([[1.0], [2.0], [3.0]])
-
-        @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x")])
-        def __call__(self, x):
-            return {"y": tf.matmul(x, self.w)}
-
-    module = Module()
-    tf.saved_model.save(module, str(folder / "saved"), signatures=module.__call__)
+    # In a process of its own: tf_session, imported by other tests of this process, turns
+    # eager execution off, which tf.saved_model.save needs.
+    subprocess.run([sys.executable, "-c", WRITE_NEWER_MODELS, str(folder)], check=True,
+                   env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     frozen = {"model": "model/frozen.pb", "session_strategy": "per_request",
               "inputs": {"x": "x:0"}, "outputs": {"y": "y:0"}}
     apis = [{"name": name, "predictor": {"type": "python", "path": "predictor.py",
