@@ -71,7 +71,7 @@ def test_json_nested_too_deeply_is_a_400(url, depth):
     body = b"[" * depth + b"]" * depth
     reply = http("POST", url, data=body, headers=JSON)
     message = refused(reply, 400, "nested too deeply")
-    assert message.endswith(": send a flatter JSON document (UTF-8) with Content-Type: "
+    assert message.endswith("; send a flatter JSON document (UTF-8) with Content-Type: "
                             "application/json")
     assert_still_serves(url)
 

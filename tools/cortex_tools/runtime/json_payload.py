@@ -96,7 +96,7 @@ class JsonParser:
             return await loop.run_in_executor(self._executor, decode_in_steps, body)
         except RecursionError:
             raise MalformedPayload(
-                "JSON payload nested too deeply (Python's parser stops near 1000 levels): "
+                "JSON payload nested too deeply (Python's parser stops near 1000 levels); "
                 "send a flatter JSON document (UTF-8) with Content-Type: application/json"
             ) from None
         except ValueError as e:  # JSONDecodeError, UnicodeDecodeError, too many digits
