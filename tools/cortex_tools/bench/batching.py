@@ -80,9 +80,8 @@ def section(copy: ServedCopy, strategy: str | None, plan: Plan, sample: Any, *,
     a figure taken minutes apart from that one can be off by half (the machine's speed
     drifts), which a difference such as c - m magnifies."""
     ceiling, cost = inprocess_ceiling(copy, strategy, plan, sample, plan.inprocess_s)
-    if cost is not None:
-        say(f" {copy.name}: a batch of {cost.size} costs {cost.medians()['ratio']}x one "
-            "example")
+    if first := ceiling["batch_cost"]:  # the samples taken before serving
+        say(f" {copy.name}: a batch of {first['size']} costs {first['ratio']}x one example")
     say(f" {copy.name}: in-process, batching gives {ceiling['ratio']}x")
     per_round = max(1, plan.cost_repeats // plan.runs)
     served = run(copy, strategy, plan, api_limit=copy.spec().max_replica_concurrency,
